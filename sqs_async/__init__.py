@@ -1,0 +1,121 @@
+"""sqs_async: an asyncio-native Amazon SQS client with the classic boto interface.
+
+Example::
+
+    import sqs_async
+
+    async with sqs_async.connect_sqs(region="eu-west-1") as conn:
+        queue = await conn.create_queue("jobs")
+        await queue.write(queue.new_message("hello"))
+        async for message in queue:
+            print(message.get_body())
+            await message.delete()
+"""
+
+from ._config import ClientConfig, Limits, RetryPolicy, Timeouts
+from ._connection import SQSConnection, connect_sqs
+from ._message import (
+    Base64Message,
+    EncodedMessage,
+    JSONMessage,
+    Message,
+    MHMessage,
+    RawMessage,
+)
+from ._queue import BatchResults, FailedEntry, Queue, SuccessfulEntry
+from .errors import (
+    AuthError,
+    BatchRequestError,
+    ChecksumMismatch,
+    ClientClosedError,
+    ConnectError,
+    ConnectTimeout,
+    InvalidMessageContents,
+    InvalidRequestError,
+    KmsError,
+    MessageDecodeError,
+    MessageNotInflight,
+    MessageTooLarge,
+    OverLimit,
+    PartialBatchFailure,
+    PoolTimeout,
+    PurgeQueueInProgress,
+    QueueAlreadyExists,
+    QueueDeletedRecently,
+    QueueDoesNotExist,
+    QueueNameExists,
+    QueueNotEmpty,
+    ReadTimeout,
+    ReceiptHandleInvalid,
+    ReceiptHandleIsInvalid,
+    ResourceNotFound,
+    ResponseError,
+    ServiceError,
+    ServiceMessageTooLarge,
+    ServiceUnavailable,
+    SQSError,
+    ThrottledError,
+    ThrottlingError,
+    TransportError,
+    UnknownServiceError,
+    UnsupportedOperation,
+    ValidationError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuthError",
+    "Base64Message",
+    "BatchRequestError",
+    "BatchResults",
+    "ChecksumMismatch",
+    "ClientClosedError",
+    "ClientConfig",
+    "ConnectError",
+    "ConnectTimeout",
+    "EncodedMessage",
+    "FailedEntry",
+    "InvalidMessageContents",
+    "InvalidRequestError",
+    "JSONMessage",
+    "KmsError",
+    "Limits",
+    "MHMessage",
+    "Message",
+    "MessageDecodeError",
+    "MessageNotInflight",
+    "MessageTooLarge",
+    "OverLimit",
+    "PartialBatchFailure",
+    "PoolTimeout",
+    "PurgeQueueInProgress",
+    "Queue",
+    "QueueAlreadyExists",
+    "QueueDeletedRecently",
+    "QueueDoesNotExist",
+    "QueueNameExists",
+    "QueueNotEmpty",
+    "RawMessage",
+    "ReadTimeout",
+    "ReceiptHandleInvalid",
+    "ReceiptHandleIsInvalid",
+    "ResourceNotFound",
+    "ResponseError",
+    "RetryPolicy",
+    "SQSConnection",
+    "SQSError",
+    "ServiceError",
+    "ServiceMessageTooLarge",
+    "ServiceUnavailable",
+    "SuccessfulEntry",
+    "ThrottledError",
+    "ThrottlingError",
+    "Timeouts",
+    "TransportError",
+    "UnknownServiceError",
+    "UnsupportedOperation",
+    "ValidationError",
+    "__version__",
+    "connect_sqs",
+]

@@ -1,0 +1,478 @@
+"""The low-level client: lifecycle, the request pipeline, one coroutine per SQS operation.
+
+Layer: above ``_transport``, ``_signing``, ``_retry`` and ``_protocol``; below the queue,
+the consumer and the friendly connection. One request goes: validate (before any I/O) →
+serialize → sign → send on the right lane → parse or map the error → retry with backoff if
+retriable → verify MD5s. No botocore request pipeline runs per call: botocore supplies
+the credential chain only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import yarl
+
+from ._config import (
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_POLL_CONNECTIONS,
+    LONG_POLL_READ_MARGIN,
+    ClientConfig,
+    Limits,
+    RetryPolicy,
+    Timeouts,
+)
+from ._protocol.checksums import md5_of_attributes, md5_of_body
+from ._protocol.codec import decode_response, encode_request, parse_error
+from ._protocol.operations import TARGET_PREFIX
+from ._protocol.validate import validate_request
+from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
+from ._signing.credentials import CredentialProvider, resolve_region, resolve_region_nowait
+from ._signing.sigv4 import SigV4Signer
+from ._transport.aiohttp_transport import AiohttpTransport
+from ._transport.base import Transport
+from .errors import (
+    ChecksumMismatch,
+    ClientClosedError,
+    SQSError,
+    ThrottledError,
+    ValidationError,
+    for_code,
+)
+
+__all__ = ["Client", "ClientState"]
+
+_VERSION = "0.1.0"
+_CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+class ClientState(enum.Enum):
+    """Where a client is in its life: UNOPENED → OPENED → CLOSED."""
+
+    UNOPENED = 1
+    OPENED = 2
+    CLOSED = 3
+
+
+def _endpoint_for(region: str) -> str:
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://sqs.{region}.{suffix}"
+
+
+class Client:
+    """Low-level SQS client: one typed coroutine per SQS operation.
+
+    Every method takes botocore's parameter names and returns botocore's response shape
+    (a dict), so code written for aiobotocore ports by dropping the client creation.
+    :class:`~sqs_async.SQSConnection` adds the friendly boto-style calls on top.
+    """
+
+    def __init__(
+        self,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        aws_session_token: str | None = None,
+        profile: str | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        max_poll_connections: int = DEFAULT_MAX_POLL_CONNECTIONS,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        limits: Limits | None = None,
+        verify_checksums: bool = True,
+        transport: Transport | None = None,
+    ) -> None:
+        self.config = ClientConfig(
+            timeouts=timeouts or Timeouts(),
+            retry=retry or RetryPolicy(),
+            limits=limits or Limits(),
+            max_connections=max_connections,
+            max_poll_connections=max_poll_connections,
+            verify_checksums=verify_checksums,
+        )
+        self._credentials = CredentialProvider(
+            access_key=aws_access_key_id,
+            secret_key=aws_secret_access_key,
+            token=aws_session_token,
+            profile=profile,
+        )
+        self._profile = profile
+        self._region_arg = region
+        self.region: str | None = resolve_region_nowait(region, profile)
+        self._endpoint_arg = (
+            endpoint_url
+            or os.environ.get("AWS_ENDPOINT_URL_SQS")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        self.endpoint_url: str | None = None
+        self._url = ""
+        self._host = ""
+        self._path = "/"
+        self._signer: SigV4Signer | None = None
+        self._transport: Transport | None = transport
+        self._own_transport = transport is None
+        self._state = ClientState.UNOPENED
+        self._entered = False
+        self._open_lock: asyncio.Lock | None = None
+        self._headers: dict[str, dict[str, str]] = {}
+        self._quota = RetryQuota()
+        self._limiter = AdaptiveRateLimiter() if self.config.retry.mode == "adaptive" else None
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url or self._endpoint_arg or f"region {self.region or '(unresolved)'}"
+        return f"<{type(self).__name__} {where} {self._state.name.lower()}>"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ClientState:
+        """The lifecycle state."""
+        return self._state
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._state is ClientState.CLOSED
+
+    async def __aenter__(self) -> Any:
+        if self._state is ClientState.CLOSED:
+            raise ClientClosedError("cannot reopen a closed connection; create a new one")
+        if self._entered:
+            raise RuntimeError("this connection is already entered with 'async with'")
+        self._entered = True
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        """Resolve the region and endpoint and create the connection pools.
+
+        Called for you by ``async with`` or the first request. File I/O (the AWS config
+        file, for the region) runs in a worker thread, never on the event loop.
+        """
+        if self._state is ClientState.OPENED:
+            return
+        if self._state is ClientState.CLOSED:
+            raise ClientClosedError("this connection is closed")
+        if self._open_lock is None:
+            self._open_lock = asyncio.Lock()
+        async with self._open_lock:
+            if self._state is not ClientState.UNOPENED:
+                if self._state is ClientState.CLOSED:
+                    raise ClientClosedError("this connection is closed")
+                return
+            if self.region is None:
+                self.region = await resolve_region(self._region_arg, self._profile)
+            endpoint = self._endpoint_arg or _endpoint_for(self.region)
+            url = yarl.URL(endpoint)
+            if url.scheme not in ("http", "https") or not url.host:
+                raise ValidationError(f"endpoint_url {endpoint!r} is not an http(s) URL")
+            host = url.raw_host or ""
+            if ":" in host:
+                host = f"[{host}]"
+            if not url.is_default_port():
+                host = f"{host}:{url.port}"
+            self.endpoint_url = endpoint
+            self._url = str(url.with_query(None).with_fragment(None))
+            self._host = host
+            self._path = url.raw_path or "/"
+            self._signer = SigV4Signer(self.region, "sqs")
+            if self._transport is None:
+                self._transport = AiohttpTransport(
+                    self.config.timeouts,
+                    self.config.max_connections,
+                    self.config.max_poll_connections,
+                )
+            self._state = ClientState.OPENED
+
+    async def close(self) -> None:
+        """Close the connection pools. Idempotent; the connection cannot be used afterwards."""
+        if self._state is ClientState.CLOSED:
+            return
+        self._state = ClientState.CLOSED  # synchronously first: no new request starts
+        transport, self._transport = self._transport, None
+        try:
+            if transport is not None and self._own_transport:
+                await transport.aclose()
+        finally:
+            await self._credentials.aclose()
+
+    aclose = close
+
+    def __del__(self, _warn: Any = warnings.warn) -> None:
+        if getattr(self, "_state", None) is ClientState.OPENED and self._own_transport:
+            _warn(
+                f"unclosed {type(self).__name__}: use 'async with' or await close()",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
+            )
+
+    # -- the pipeline ---------------------------------------------------------------------
+
+    def _headers_for(self, operation: str) -> dict[str, str]:
+        headers = self._headers.get(operation)
+        if headers is None:
+            headers = {
+                "Content-Type": _CONTENT_TYPE,
+                "X-Amz-Target": TARGET_PREFIX + operation,
+                "x-amzn-query-mode": "true",
+            }
+            self._headers[operation] = headers
+        return headers
+
+    async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Send one operation, with retries; return the parsed response."""
+        if self._state is not ClientState.OPENED:
+            await self.open()
+        config = self.config
+        validate_request(operation, params, config.limits.max_message_bytes)
+        body = encode_request(operation, params)
+        read_timeout = config.timeouts.read
+        long_poll = False
+        if operation == "ReceiveMessage":
+            wait = params.get("WaitTimeSeconds")
+            if wait:
+                long_poll = True
+                read_timeout = max(read_timeout, wait + LONG_POLL_READ_MARGIN)
+        headers = self._headers_for(operation)
+        retry = config.retry
+        spent = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                result = await self._attempt(operation, headers, body, read_timeout, long_poll)
+                break
+            except SQSError as exc:
+                exc.operation = operation
+                if not type(exc).retriable or attempt >= retry.max_attempts:
+                    raise
+                cost = self._quota.acquire(exc)
+                if cost is None:
+                    raise
+                spent += cost
+                await asyncio.sleep(backoff_delay(attempt, retry))
+        self._quota.release(spent)
+        if config.verify_checksums:
+            await self._verify(operation, params, result)
+        return result
+
+    async def _attempt(
+        self,
+        operation: str,
+        headers: dict[str, str],
+        body: bytes,
+        read_timeout: float,
+        long_poll: bool,
+    ) -> dict[str, Any]:
+        transport = self._transport
+        signer = self._signer
+        if transport is None or signer is None:
+            raise ClientClosedError("this connection is closed")
+        limiter = self._limiter
+        if limiter is not None:
+            delay = limiter.acquire(time.monotonic())
+            if delay > 0:
+                await asyncio.sleep(delay)
+        credentials = await self._credentials.get()
+        signed = signer.sign(
+            host=self._host, path=self._path, headers=headers, body=body, credentials=credentials
+        )
+        signed.update(headers)
+        signed["Host"] = self._host
+        signed["User-Agent"] = f"sqs-async/{_VERSION}"
+        response = await transport.request(
+            self._url, signed, body, read_timeout=read_timeout, long_poll=long_poll
+        )
+        if response.status == 200:
+            if limiter is not None:
+                limiter.on_response(time.monotonic(), throttled=False)
+            return decode_response(operation, response.body)
+        info = parse_error(response.status, response.headers, response.body)
+        cls = for_code(info.code, response.status)
+        if limiter is not None:
+            limiter.on_response(time.monotonic(), throttled=issubclass(cls, ThrottledError))
+        raise cls(
+            info.message,
+            code=info.code,
+            status=response.status,
+            request_id=info.request_id,
+            operation=operation,
+        )
+
+    # -- integrity ------------------------------------------------------------------------
+
+    async def _verify(
+        self, operation: str, params: Mapping[str, Any], result: dict[str, Any]
+    ) -> None:
+        if operation == "SendMessage":
+            _check_sent(params, result, operation)
+        elif operation == "SendMessageBatch":
+            by_id = {e["Id"]: e for e in params["Entries"]}
+            for item in result.get("Successful", ()):
+                entry = by_id.get(item.get("Id"))
+                if entry is not None:
+                    _check_sent(entry, item, operation)
+        elif operation == "ReceiveMessage":
+            try:
+                for message in result.get("Messages", ()):
+                    _check_received(message)
+            except ChecksumMismatch:
+                await self._release_all(params["QueueUrl"], result.get("Messages", ()))
+                raise
+
+    async def _release_all(self, queue_url: str, messages: Any) -> None:
+        """Make messages whose batch failed its checksum visible again at once."""
+        handles = [m["ReceiptHandle"] for m in messages if m.get("ReceiptHandle")]
+        for start in range(0, len(handles), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                for i, h in enumerate(handles[start : start + 10])
+            ]
+            try:
+                await self._call(
+                    "ChangeMessageVisibilityBatch", {"QueueUrl": queue_url, "Entries": entries}
+                )
+            except SQSError:  # best effort: they come back after their timeout anyway
+                pass
+
+    # -- one coroutine per SQS operation (botocore names and shapes) ------------------------
+
+    async def add_permission(self, **params: Any) -> dict[str, Any]:
+        """AddPermission: let other AWS accounts use a queue."""
+        return await self._call("AddPermission", params)
+
+    async def cancel_message_move_task(self, **params: Any) -> dict[str, Any]:
+        """CancelMessageMoveTask: stop a dead-letter redrive."""
+        return await self._call("CancelMessageMoveTask", params)
+
+    async def change_message_visibility(self, **params: Any) -> dict[str, Any]:
+        """ChangeMessageVisibility: set one message's visibility timeout."""
+        return await self._call("ChangeMessageVisibility", params)
+
+    async def change_message_visibility_batch(self, **params: Any) -> dict[str, Any]:
+        """ChangeMessageVisibilityBatch: set the visibility of up to 10 messages."""
+        return await self._call("ChangeMessageVisibilityBatch", params)
+
+    async def create_queue_raw(self, **params: Any) -> dict[str, Any]:
+        """CreateQueue, low-level (``create_queue`` is the boto-style call returning a Queue)."""
+        return await self._call("CreateQueue", params)
+
+    async def delete_message(self, **params: Any) -> dict[str, Any]:
+        """DeleteMessage: delete one message by receipt handle."""
+        return await self._call("DeleteMessage", params)
+
+    async def delete_message_batch(self, **params: Any) -> dict[str, Any]:
+        """DeleteMessageBatch: delete up to 10 messages."""
+        return await self._call("DeleteMessageBatch", params)
+
+    async def delete_queue_raw(self, **params: Any) -> dict[str, Any]:
+        """DeleteQueue, low-level and unguarded (``delete_queue`` refuses non-empty queues)."""
+        return await self._call("DeleteQueue", params)
+
+    async def get_queue_attributes(self, **params: Any) -> dict[str, Any]:
+        """GetQueueAttributes."""
+        return await self._call("GetQueueAttributes", params)
+
+    async def get_queue_url(self, **params: Any) -> dict[str, Any]:
+        """GetQueueUrl."""
+        return await self._call("GetQueueUrl", params)
+
+    async def list_dead_letter_source_queues(self, **params: Any) -> dict[str, Any]:
+        """ListDeadLetterSourceQueues: the queues whose dead-letter queue this is."""
+        return await self._call("ListDeadLetterSourceQueues", params)
+
+    async def list_message_move_tasks(self, **params: Any) -> dict[str, Any]:
+        """ListMessageMoveTasks."""
+        return await self._call("ListMessageMoveTasks", params)
+
+    async def list_queue_tags(self, **params: Any) -> dict[str, Any]:
+        """ListQueueTags."""
+        return await self._call("ListQueueTags", params)
+
+    async def list_queues(self, **params: Any) -> dict[str, Any]:
+        """ListQueues: one page (see ``get_all_queues`` for all of them)."""
+        return await self._call("ListQueues", params)
+
+    async def purge_queue(self, **params: Any) -> dict[str, Any]:
+        """PurgeQueue: delete every message (takes up to 60 s on AWS)."""
+        return await self._call("PurgeQueue", params)
+
+    async def receive_message(self, **params: Any) -> dict[str, Any]:
+        """ReceiveMessage: up to 10 messages; long-polls when ``WaitTimeSeconds`` > 0."""
+        return await self._call("ReceiveMessage", params)
+
+    async def remove_permission(self, **params: Any) -> dict[str, Any]:
+        """RemovePermission."""
+        return await self._call("RemovePermission", params)
+
+    async def send_message(self, **params: Any) -> dict[str, Any]:
+        """SendMessage."""
+        return await self._call("SendMessage", params)
+
+    async def send_message_batch(self, **params: Any) -> dict[str, Any]:
+        """SendMessageBatch: up to 10 messages."""
+        return await self._call("SendMessageBatch", params)
+
+    async def set_queue_attributes(self, **params: Any) -> dict[str, Any]:
+        """SetQueueAttributes."""
+        return await self._call("SetQueueAttributes", params)
+
+    async def start_message_move_task(self, **params: Any) -> dict[str, Any]:
+        """StartMessageMoveTask: redrive messages out of a dead-letter queue."""
+        return await self._call("StartMessageMoveTask", params)
+
+    async def tag_queue(self, **params: Any) -> dict[str, Any]:
+        """TagQueue."""
+        return await self._call("TagQueue", params)
+
+    async def untag_queue(self, **params: Any) -> dict[str, Any]:
+        """UntagQueue."""
+        return await self._call("UntagQueue", params)
+
+
+def _mismatch(what: str, expected: str, got: str, operation: str) -> ChecksumMismatch:
+    return ChecksumMismatch(
+        f"MD5 of the {what} is {expected}, but the service reported {got}",
+        operation=operation,
+    )
+
+
+def _check_sent(params: Mapping[str, Any], result: Mapping[str, Any], operation: str) -> None:
+    reported = result.get("MD5OfMessageBody")
+    if reported is not None:
+        expected = md5_of_body(params["MessageBody"])
+        if reported != expected:
+            raise _mismatch("message body", expected, reported, operation)
+    attributes = params.get("MessageAttributes")
+    reported = result.get("MD5OfMessageAttributes")
+    if attributes and reported is not None:
+        expected = md5_of_attributes(attributes)
+        if reported != expected:
+            raise _mismatch("message attributes", expected, reported, operation)
+
+
+def _check_received(message: Mapping[str, Any]) -> None:
+    reported = message.get("MD5OfBody")
+    if reported is not None:
+        expected = md5_of_body(message.get("Body", ""))
+        if reported != expected:
+            raise _mismatch("received body", expected, reported, "ReceiveMessage")
+    attributes = message.get("MessageAttributes")
+    reported = message.get("MD5OfMessageAttributes")
+    if attributes and reported is not None:
+        expected = md5_of_attributes(attributes)
+        if reported != expected:
+            raise _mismatch("received attributes", expected, reported, "ReceiveMessage")
+

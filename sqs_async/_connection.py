@@ -1,0 +1,160 @@
+"""SQSConnection: the boto-style entry point (queues by name) over the low-level client.
+
+Layer: the top of the library proper; it hands out :class:`~sqs_async.Queue` objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._client import Client
+from ._message import Message
+from ._protocol.validate import check_queue_name, check_range
+from ._queue import Queue, _queue_attributes
+from ._config import MAX_VISIBILITY_TIMEOUT
+from .errors import QueueDoesNotExist, QueueNotEmpty, ValidationError
+
+__all__ = ["SQSConnection", "connect_sqs"]
+
+
+class SQSConnection(Client):
+    """A connection to SQS: one pooled aiohttp stack, shared by every queue it hands out.
+
+    Construction does no I/O; the pools start on first use (or ``async with``) inside the
+    running loop. Every low-level SQS operation is also here as a coroutine with botocore's
+    name and shapes (``send_message(QueueUrl=..., MessageBody=...)``).
+
+    Args:
+        aws_access_key_id: Access key; with the secret, overrides the credential chain.
+        aws_secret_access_key: Secret key.
+        region: Region; default from ``AWS_REGION``/``AWS_DEFAULT_REGION``, the config
+            file, else ``us-east-1``.
+        endpoint_url: Any SQS-compatible server; default from ``AWS_ENDPOINT_URL_SQS`` /
+            ``AWS_ENDPOINT_URL``, else AWS's endpoint for the region.
+        aws_session_token: Session token for temporary credentials.
+        profile: Named profile in the AWS config files.
+        max_connections: Pool size for ordinary calls.
+        max_poll_connections: Pool size for long polls (kept apart from the rest).
+        timeouts: Per-attempt :class:`~sqs_async.Timeouts`.
+        retry: The :class:`~sqs_async.RetryPolicy`.
+        limits: Client-side :class:`~sqs_async.Limits`.
+        verify_checksums: Verify MD5s of bodies and attributes (turn off on FIPS hosts).
+
+    Example::
+
+        async with SQSConnection(region="eu-west-1") as conn:
+            queue = await conn.create_queue("jobs")
+            await queue.write(queue.new_message("hello"))
+    """
+
+    async def __aenter__(self) -> SQSConnection:
+        await super().__aenter__()
+        return self
+
+    def queue(self, url: str, message_class: type[Message] = Message) -> Queue:
+        """A :class:`Queue` for a URL you already hold (no I/O)."""
+        return Queue(self, url, message_class)
+
+    async def create_queue(
+        self,
+        name: str,
+        visibility_timeout: int | None = None,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Queue:
+        """Create a queue, or return it when it exists with the same attributes.
+
+        A name ending in ``.fifo`` makes a FIFO queue.
+
+        Raises:
+            ValidationError: Bad name or attribute value (before any I/O).
+            QueueAlreadyExists: It exists with different attributes.
+        """
+        check_queue_name(name)
+        attrs = dict(attributes or {})
+        if visibility_timeout is not None:
+            check_range("visibility_timeout", visibility_timeout, 0, MAX_VISIBILITY_TIMEOUT)
+            attrs["VisibilityTimeout"] = visibility_timeout
+        if name.endswith(".fifo"):
+            attrs.setdefault("FifoQueue", True)
+        params: dict[str, Any] = {"QueueName": name}
+        if attrs:
+            params["Attributes"] = _queue_attributes(attrs)
+        if tags:
+            params["tags"] = dict(tags)
+        result = await self._call("CreateQueue", params)
+        return Queue(self, result["QueueUrl"])
+
+    async def get_all_queues(self, prefix: str = "") -> list[Queue]:
+        """Every queue (whose name starts with ``prefix``), following pagination to the end."""
+        params: dict[str, Any] = {"MaxResults": 1000}
+        if prefix:
+            params["QueueNamePrefix"] = prefix
+        queues: list[Queue] = []
+        while True:
+            result = await self._call("ListQueues", params)
+            queues.extend(Queue(self, url) for url in result.get("QueueUrls", ()))
+            token = result.get("NextToken")
+            if not token:
+                return queues
+            params["NextToken"] = token
+
+    async def get_queue(self, name: str, *, owner_account_id: str | None = None) -> Queue | None:
+        """The queue called ``name``, or ``None`` when it does not exist.
+
+        Other errors (access denied, throttling...) raise: they do not mean "no queue".
+        """
+        check_queue_name(name)
+        params: dict[str, Any] = {"QueueName": name}
+        if owner_account_id is not None:
+            params["QueueOwnerAWSAccountId"] = owner_account_id
+        try:
+            result = await self._call("GetQueueUrl", params)
+        except QueueDoesNotExist:
+            return None
+        return Queue(self, result["QueueUrl"])
+
+    lookup = get_queue
+
+    async def delete_queue(self, queue: Queue | str, *, force: bool = False) -> bool:
+        """Delete a queue (a :class:`Queue` or a URL).
+
+        Refuses a queue that still holds messages (visible, in flight or delayed) unless
+        ``force=True``: SQS itself would delete it.
+
+        Raises:
+            QueueNotEmpty: The queue holds messages and ``force`` is false.
+        """
+        if isinstance(queue, str):
+            if not queue:
+                raise ValidationError("delete_queue needs a Queue or a queue URL")
+            queue = Queue(self, queue)
+        if not force:
+            remaining = await queue.count(include_in_flight=True)
+            if remaining:
+                raise QueueNotEmpty(
+                    f"queue {queue.name} holds about {remaining} messages; "
+                    "pass force=True to delete it anyway",
+                    operation="DeleteQueue",
+                )
+        await self._call("DeleteQueue", {"QueueUrl": queue.url})
+        return True
+
+
+def connect_sqs(
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    *,
+    region: str | None = None,
+    **kwargs: Any,
+) -> SQSConnection:
+    """Create an :class:`SQSConnection` (no I/O). Same arguments.
+
+    Example::
+
+        async with sqs_async.connect_sqs(endpoint_url="http://127.0.0.1:4566") as conn:
+            print(await conn.get_all_queues())
+    """
+    return SQSConnection(aws_access_key_id, aws_secret_access_key, region=region, **kwargs)

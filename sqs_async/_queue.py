@@ -1,0 +1,565 @@
+"""The Queue handle: a URL plus a client, with the classic boto calls as coroutines.
+
+Layer: above the consumer and batchers (which it hands out) and the low-level client.
+Whole-queue jobs that read many messages (``clear``, ``dump``, ``save_to_file``) live in
+``_bulk``; this module keeps the per-call methods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from . import _bulk
+from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
+from ._message import Message, to_wire_attributes
+from ._protocol.batches import split_batches
+from ._protocol.codec import dumps
+from ._protocol.validate import check_range, entry_size
+from .errors import ServiceError, ValidationError, for_code
+
+if TYPE_CHECKING:
+    from ._client import Client
+
+__all__ = ["BatchResults", "FailedEntry", "Queue", "SuccessfulEntry"]
+
+Progress = Callable[[int], None]
+"""A callback given the number of messages just processed (for progress bars)."""
+
+
+@dataclass(slots=True)
+class SuccessfulEntry:
+    """A batch entry that succeeded."""
+
+    message: Message
+    message_id: str | None = None
+    md5: str | None = None
+
+
+@dataclass(slots=True)
+class FailedEntry:
+    """A batch entry that failed, with the service's reason."""
+
+    message: Message
+    error: ServiceError
+    sender_fault: bool = True
+
+    @property
+    def code(self) -> str | None:
+        """The error code."""
+        return self.error.code
+
+
+@dataclass(slots=True)
+class BatchResults:
+    """What a batch call did for each message. Truthy when nothing failed."""
+
+    successful: list[SuccessfulEntry] = field(default_factory=list)
+    failed: list[FailedEntry] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return not self.failed
+
+    def extend(self, other: BatchResults) -> None:
+        """Append another batch's results."""
+        self.successful.extend(other.successful)
+        self.failed.extend(other.failed)
+
+
+def _failure(message: Message, item: dict[str, Any], operation: str) -> FailedEntry:
+    code = str(item.get("Code") or "UnknownError")
+    cls = for_code(code)
+    error = cls(str(item.get("Message") or code), code=code, operation=operation)
+    return FailedEntry(message, error, bool(item.get("SenderFault", True)))
+
+
+class Queue:
+    """An SQS queue: its URL plus the connection that talks to it. Creating one does no I/O.
+
+    Args:
+        connection: The :class:`~sqs_async.SQSConnection` (or low-level client) to use.
+        url: The queue URL.
+        message_class: The class messages read from this queue are built with.
+
+    Example::
+
+        queue = await conn.create_queue("jobs")
+        await queue.write(queue.new_message("hello"))
+        message = await queue.read(wait_time_seconds=5)
+    """
+
+    def __init__(
+        self, connection: Client, url: str, message_class: type[Message] = Message
+    ) -> None:
+        self.connection = connection
+        self.url = url
+        self.message_class = message_class
+
+    @property
+    def name(self) -> str:
+        """The queue name (the URL's last path segment)."""
+        return self.url.rstrip("/").rpartition("/")[2]
+
+    @property
+    def fifo(self) -> bool:
+        """Whether this is a FIFO queue (its name ends in ``.fifo``)."""
+        return self.name.endswith(".fifo")
+
+    def __repr__(self) -> str:
+        return f"Queue({self.url!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Queue) and other.url == self.url
+
+    def __hash__(self) -> int:
+        return hash(self.url)
+
+    def set_message_class(self, cls: type[Message]) -> None:
+        """Build messages read from now on with ``cls``."""
+        if not (isinstance(cls, type) and issubclass(cls, Message)):
+            raise TypeError("message class must be a subclass of sqs_async.Message")
+        self.message_class = cls
+
+    def new_message(self, body: Any = "", **kwargs: Any) -> Message:
+        """A new message of this queue's class (not yet written)."""
+        message = self.message_class(body, **kwargs)
+        message.queue = self
+        return message
+
+    # -- attributes -----------------------------------------------------------------------
+
+    async def get_attributes(self, *names: str) -> dict[str, str]:
+        """The queue's attributes (all of them when no names are given)."""
+        result = await self.connection._call(
+            "GetQueueAttributes",
+            {"QueueUrl": self.url, "AttributeNames": list(names) or ["All"]},
+        )
+        attributes: dict[str, str] = result.get("Attributes", {})
+        return attributes
+
+    async def set_attributes(self, **attributes: Any) -> bool:
+        """Set queue attributes by their SQS names, e.g. ``set_attributes(DelaySeconds=5)``."""
+        if not attributes:
+            raise ValidationError("set_attributes needs at least one attribute")
+        await self.connection._call(
+            "SetQueueAttributes",
+            {"QueueUrl": self.url, "Attributes": _queue_attributes(attributes)},
+        )
+        return True
+
+    async def get_timeout(self) -> int:
+        """The queue's default visibility timeout in seconds."""
+        attributes = await self.get_attributes("VisibilityTimeout")
+        return int(attributes["VisibilityTimeout"])
+
+    async def set_timeout(self, visibility_timeout: int) -> bool:
+        """Set the queue's default visibility timeout in seconds (0 to 43,200)."""
+        check_range("visibility_timeout", visibility_timeout, 0, MAX_VISIBILITY_TIMEOUT)
+        return await self.set_attributes(VisibilityTimeout=visibility_timeout)
+
+    async def count(self, *, include_in_flight: bool = False) -> int:
+        """How many messages the queue holds (SQS's approximate count).
+
+        Args:
+            include_in_flight: Also count messages received but not deleted, and
+                delayed ones.
+        """
+        names = ["ApproximateNumberOfMessages"]
+        if include_in_flight:
+            names += ["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+        attributes = await self.get_attributes(*names)
+        return sum(int(attributes.get(name, 0)) for name in names)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def _as_message(self, item: Any) -> Message:
+        if isinstance(item, Message):
+            return item
+        return self.new_message(item)
+
+    def _entry(
+        self,
+        message: Message,
+        delay_seconds: int | None,
+        message_attributes: dict[str, Any] | None,
+        group_id: str | None,
+        deduplication_id: str | None,
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {"MessageBody": message.get_body_encoded()}
+        attributes = message_attributes if message_attributes is not None else None
+        if attributes is not None:
+            message.message_attributes = to_wire_attributes(attributes)
+        if message.message_attributes:
+            entry["MessageAttributes"] = message.message_attributes
+        if delay_seconds is not None:
+            entry["DelaySeconds"] = delay_seconds
+        if group_id is not None:
+            entry["MessageGroupId"] = group_id
+        if deduplication_id is not None:
+            entry["MessageDeduplicationId"] = deduplication_id
+        return entry
+
+    async def write(
+        self,
+        message: Message | Any,
+        *,
+        delay_seconds: int | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> Message:
+        """Send one message; return it with ``id`` and ``md5`` set.
+
+        Args:
+            message: A :class:`Message` (or a body, wrapped in this queue's class).
+            delay_seconds: Seconds before it can be received (0 to 900).
+            message_attributes: Attributes, friendly values or the wire shape.
+            group_id: MessageGroupId (required on FIFO queues).
+            deduplication_id: MessageDeduplicationId (FIFO).
+
+        Raises:
+            ValidationError: The message breaks an SQS limit (checked before sending).
+            ChecksumMismatch: The service's MD5 of what it stored does not match.
+        """
+        message = self._as_message(message)
+        params = self._entry(message, delay_seconds, message_attributes, group_id, deduplication_id)
+        params["QueueUrl"] = self.url
+        result = await self.connection._call("SendMessage", params)
+        message.queue = self
+        message.id = result.get("MessageId")
+        message.md5 = result.get("MD5OfMessageBody")
+        message.md5_message_attributes = result.get("MD5OfMessageAttributes")
+        message.sequence_number = result.get("SequenceNumber")
+        return message
+
+    async def write_batch(
+        self,
+        messages: Iterable[Message | Any],
+        *,
+        delay_seconds: int | None = None,
+        group_id: str | None = None,
+    ) -> BatchResults:
+        """Send any number of messages in SendMessageBatch calls.
+
+        Messages are split into batches of at most 10 entries and at most the size limit,
+        in order (FIFO queues: one batch at a time, so order holds). Entry ids are
+        positions, never MessageIds. boto-style tuples ``(id, body, delay[, attributes])``
+        are accepted too.
+
+        Returns:
+            Per-message outcomes: ``.successful`` and ``.failed``.
+
+        Raises:
+            ValidationError: A message breaks an SQS limit (nothing is sent).
+        """
+        items = [self._batch_item(m) for m in messages]
+        if not items:
+            return BatchResults()
+        limit = self.connection.config.limits.max_message_bytes
+        entries = []
+        sizes = []
+        for index, (message, delay, attributes) in enumerate(items):
+            entry = self._entry(
+                message,
+                delay if delay is not None else delay_seconds,
+                attributes,
+                group_id,
+                None,
+            )
+            sizes.append(entry_size(entry, limit, f"messages[{index}]"))
+            entries.append(entry)
+        results = BatchResults()
+        for batch in split_batches(sizes, limit):
+            results.extend(await self._send_batch([items[i][0] for i in batch], [entries[i] for i in batch]))
+        return results
+
+    def _batch_item(self, item: Any) -> tuple[Message, int | None, dict[str, Any] | None]:
+        if isinstance(item, tuple):
+            if not 3 <= len(item) <= 4:
+                raise ValidationError("batch tuples are (id, body, delay_seconds[, attributes])")
+            attributes = item[3] if len(item) == 4 else None
+            return self._as_message(item[1]), item[2], attributes
+        return self._as_message(item), None, None
+
+    async def _send_batch(
+        self, messages: Sequence[Message], entries: list[dict[str, Any]]
+    ) -> BatchResults:
+        wire = [dict(entry, Id=str(i)) for i, entry in enumerate(entries)]
+        result = await self.connection._call(
+            "SendMessageBatch", {"QueueUrl": self.url, "Entries": wire}
+        )
+        out = BatchResults()
+        for item in result.get("Successful", ()):
+            message = messages[int(item["Id"])]
+            message.queue = self
+            message.id = item.get("MessageId")
+            message.md5 = item.get("MD5OfMessageBody")
+            message.sequence_number = item.get("SequenceNumber")
+            out.successful.append(SuccessfulEntry(message, message.id, message.md5))
+        for item in result.get("Failed", ()):
+            out.failed.append(_failure(messages[int(item["Id"])], item, "SendMessageBatch"))
+        return out
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def get_messages(
+        self,
+        num_messages: int = 1,
+        visibility_timeout: int | None = None,
+        *,
+        wait_time_seconds: int | None = None,
+        attributes: Sequence[str] | None = None,
+        message_attributes: Sequence[str] | None = None,
+        receive_request_attempt_id: str | None = None,
+    ) -> list[Message]:
+        """Receive up to ``num_messages`` messages.
+
+        Above 10, several requests are made: the first may long-poll, the rest are short
+        polls, and receiving stops early when a request comes back short.
+
+        Args:
+            num_messages: How many at most (1 or more).
+            visibility_timeout: Seconds they stay invisible (default: the queue's).
+            wait_time_seconds: Long-poll up to this many seconds (0 to 20) for the first.
+            attributes: System attributes to return (default ``["All"]``).
+            message_attributes: Message attributes to return (default ``["All"]``).
+            receive_request_attempt_id: FIFO: retry a receive and get the same messages.
+        """
+        if isinstance(num_messages, bool) or not isinstance(num_messages, int) or num_messages < 1:
+            raise ValidationError(f"num_messages must be a positive int, not {num_messages!r}")
+        params: dict[str, Any] = {
+            "QueueUrl": self.url,
+            "MessageSystemAttributeNames": list(attributes) if attributes is not None else ["All"],
+            "MessageAttributeNames": (
+                list(message_attributes) if message_attributes is not None else ["All"]
+            ),
+        }
+        if visibility_timeout is not None:
+            params["VisibilityTimeout"] = visibility_timeout
+        if wait_time_seconds is not None:
+            params["WaitTimeSeconds"] = wait_time_seconds
+        if receive_request_attempt_id is not None:
+            params["ReceiveRequestAttemptId"] = receive_request_attempt_id
+        received: list[Message] = []
+        while len(received) < num_messages:
+            want = min(MAX_RECEIVE_MESSAGES, num_messages - len(received))
+            params["MaxNumberOfMessages"] = want
+            batch = await self.receive_raw(params)
+            received.extend(batch)
+            if len(batch) < want:
+                break
+            params["WaitTimeSeconds"] = 0
+        return received
+
+    async def receive_raw(self, params: dict[str, Any]) -> list[Message]:
+        """One ReceiveMessage with ready-made parameters; messages built with the queue's class."""
+        result = await self.connection._call("ReceiveMessage", params)
+        build = self.message_class.from_wire
+        return [build(wire, self) for wire in result.get("Messages", ())]
+
+    async def read(
+        self,
+        visibility_timeout: int | None = None,
+        *,
+        wait_time_seconds: int | None = None,
+        message_attributes: Sequence[str] | None = None,
+    ) -> Message | None:
+        """Receive one message, or ``None`` when there is none.
+
+        Without ``wait_time_seconds`` this is a short poll (or the queue's
+        ``ReceiveMessageWaitTimeSeconds``), as in boto.
+        """
+        messages = await self.get_messages(
+            1,
+            visibility_timeout,
+            wait_time_seconds=wait_time_seconds,
+            message_attributes=message_attributes,
+        )
+        return messages[0] if messages else None
+
+    # -- deleting and visibility ----------------------------------------------------------
+
+    @staticmethod
+    def _handle(message: Message) -> str:
+        if not message.receipt_handle:
+            raise ValidationError("the message has no receipt handle: it was not received")
+        return message.receipt_handle
+
+    async def delete_message(self, message: Message) -> bool:
+        """Delete a received message."""
+        await self.connection._call(
+            "DeleteMessage", {"QueueUrl": self.url, "ReceiptHandle": self._handle(message)}
+        )
+        return True
+
+    async def delete_message_batch(self, messages: Iterable[Message]) -> BatchResults:
+        """Delete any number of received messages, 10 per DeleteMessageBatch call."""
+        return await self._handle_batch(
+            "DeleteMessageBatch", [(m, {"ReceiptHandle": self._handle(m)}) for m in messages]
+        )
+
+    async def change_message_visibility(self, message: Message, visibility_timeout: int) -> bool:
+        """Set how many more seconds a received message stays invisible."""
+        check_range("visibility_timeout", visibility_timeout, 0, MAX_VISIBILITY_TIMEOUT)
+        await self.connection._call(
+            "ChangeMessageVisibility",
+            {
+                "QueueUrl": self.url,
+                "ReceiptHandle": self._handle(message),
+                "VisibilityTimeout": visibility_timeout,
+            },
+        )
+        return True
+
+    async def change_message_visibility_batch(
+        self,
+        messages: Iterable[Message | tuple[Message, int]],
+        visibility_timeout: int | None = None,
+    ) -> BatchResults:
+        """Change the visibility of many messages.
+
+        Pass messages plus one ``visibility_timeout``, or boto-style
+        ``(message, visibility_timeout)`` pairs.
+        """
+        pairs: list[tuple[Message, dict[str, Any]]] = []
+        for item in messages:
+            if isinstance(item, tuple):
+                message, timeout = item
+            else:
+                message, timeout = item, visibility_timeout
+            if timeout is None:
+                raise ValidationError("change_message_visibility_batch needs a visibility_timeout")
+            check_range("visibility_timeout", timeout, 0, MAX_VISIBILITY_TIMEOUT)
+            pairs.append(
+                (message, {"ReceiptHandle": self._handle(message), "VisibilityTimeout": timeout})
+            )
+        return await self._handle_batch("ChangeMessageVisibilityBatch", pairs)
+
+    async def _handle_batch(
+        self, operation: str, pairs: list[tuple[Message, dict[str, Any]]]
+    ) -> BatchResults:
+        results = BatchResults()
+        for start in range(0, len(pairs), MAX_BATCH_ENTRIES):
+            chunk = pairs[start : start + MAX_BATCH_ENTRIES]
+            entries = [dict(entry, Id=str(i)) for i, (_, entry) in enumerate(chunk)]
+            result = await self.connection._call(
+                operation, {"QueueUrl": self.url, "Entries": entries}
+            )
+            for item in result.get("Successful", ()):
+                message = chunk[int(item["Id"])][0]
+                results.successful.append(SuccessfulEntry(message, message.id))
+            for item in result.get("Failed", ()):
+                results.failed.append(_failure(chunk[int(item["Id"])][0], item, operation))
+        return results
+
+    # -- whole-queue jobs -----------------------------------------------------------------
+
+    async def purge(self) -> bool:
+        """PurgeQueue: delete every message (SQS may take up to 60 s; one purge per 60 s)."""
+        await self.connection._call("PurgeQueue", {"QueueUrl": self.url})
+        return True
+
+    async def clear(self, *, progress: Progress | None = None) -> int:
+        """Delete every message by receiving and deleting; return how many were removed.
+
+        Unlike :meth:`purge` it counts, and works where purges are rate-limited. Messages
+        that other consumers hold in flight are not touched.
+        """
+        return await _bulk.clear(self, progress)
+
+    async def dump(
+        self, file_name: str, sep: str = "\n", *, progress: Progress | None = None
+    ) -> int:
+        """Write every body to ``file_name`` (``sep`` between them) without deleting.
+
+        Each message is written once even when the dump outlasts the visibility timeout
+        (messages are tracked by id and their visibility is extended while the dump runs),
+        and every message is made visible again as soon as the dump ends.
+
+        Returns:
+            How many messages were written.
+        """
+        return await _bulk.dump(self, file_name, sep, progress)
+
+    async def save_to_file(
+        self, fp: IO[str], sep: str = "\n", *, progress: Progress | None = None
+    ) -> int:
+        """Write every body to an open text file and delete what was written."""
+        return await _bulk.save(self, fp, sep, progress)
+
+    async def save_to_filename(self, file_name: str, sep: str = "\n") -> int:
+        """:meth:`save_to_file` into a file it opens (and overwrites)."""
+        with open(file_name, "w", encoding="utf-8", newline="") as fp:  # noqa: ASYNC230
+            return await self.save_to_file(fp, sep)
+
+    async def load_from_file(
+        self, fp: IO[str], sep: str = "\n", *, progress: Progress | None = None
+    ) -> int:
+        """Send every ``sep``-separated body in an open text file, batched; return the count.
+
+        Bodies are sent exactly as they appear in the file (the wire text), as messages of
+        the queue's class, so a dump of any format loads back unchanged.
+        """
+        return await _bulk.load(self, fp, sep, progress)
+
+    async def load_from_filename(self, file_name: str, sep: str = "\n") -> int:
+        """:meth:`load_from_file` from a file it opens."""
+        with open(file_name, encoding="utf-8", newline="") as fp:  # noqa: ASYNC230
+            return await self.load_from_file(fp, sep)
+
+    async def delete(self, *, force: bool = False) -> bool:
+        """Delete this queue; refuses a non-empty one unless ``force=True``."""
+        delete_queue = getattr(self.connection, "delete_queue", None)
+        if delete_queue is None:  # a bare low-level client
+            await self.connection._call("DeleteQueue", {"QueueUrl": self.url})
+            return True
+        result: bool = await delete_queue(self, force=force)
+        return result
+
+    # -- consuming ------------------------------------------------------------------------
+
+    def messages(
+        self,
+        batch_size: int = MAX_RECEIVE_MESSAGES,
+        wait_time_seconds: int = 20,
+        visibility_timeout: int | None = None,
+        *,
+        stop_when_empty: bool = False,
+    ) -> AsyncIterator[Message]:
+        """Messages, forever (or until the queue is empty with ``stop_when_empty``).
+
+        Long-polls; does not delete: call ``await message.delete()``.
+        """
+        return self._plain_iter(batch_size, wait_time_seconds, visibility_timeout, stop_when_empty)
+
+    async def _plain_iter(
+        self,
+        batch_size: int,
+        wait_time_seconds: int,
+        visibility_timeout: int | None,
+        stop_when_empty: bool,
+    ) -> AsyncIterator[Message]:
+        while True:
+            batch = await self.get_messages(
+                batch_size, visibility_timeout, wait_time_seconds=wait_time_seconds
+            )
+            if not batch and stop_when_empty:
+                return
+            for message in batch:
+                yield message
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        return self.messages()
+
+
+def _queue_attributes(attributes: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, value in attributes.items():
+        if isinstance(value, bool):
+            out[name] = "true" if value else "false"
+        elif isinstance(value, dict | list):
+            out[name] = dumps(value).decode("utf-8")
+        else:
+            out[name] = str(value)
+    return out

@@ -1,0 +1,147 @@
+"""The aiohttp transport: two bounded keep-alive pools (ordinary calls, long polls).
+
+Every aiohttp/OS exception is translated here, once, to our TransportError tree with the
+original chained as ``__cause__`` (the httpx ``map_httpcore_exceptions`` pattern): the most
+specific match wins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import aiohttp
+
+from .._config import Timeouts
+from ..errors import (
+    ClientClosedError,
+    ConnectError,
+    ConnectTimeout,
+    PoolTimeout,
+    ReadTimeout,
+    ResponseError,
+    TransportError,
+)
+from .base import Response
+
+__all__ = ["AiohttpTransport"]
+
+
+class _Lane:
+    """One pool: a session over a bounded connector, plus a semaphore for pool timeouts."""
+
+    __slots__ = ("limit", "semaphore", "session")
+
+    def __init__(self, limit: int, timeouts: Timeouts) -> None:
+        connector = aiohttp.TCPConnector(
+            limit=limit,
+            limit_per_host=0,
+            ttl_dns_cache=300,
+            keepalive_timeout=30.0,
+        )
+        self.session = aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
+            auto_decompress=False,
+            timeout=aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=timeouts.connect
+            ),
+        )
+        self.semaphore = asyncio.Semaphore(limit)
+        self.limit = limit
+
+
+class AiohttpTransport:
+    """The real transport. Pools are created lazily, inside the running loop.
+
+    Args:
+        timeouts: Connect and pool timeouts (the read timeout comes per request).
+        max_connections: Size of the pool for ordinary calls.
+        max_poll_connections: Size of the separate pool for long polls.
+    """
+
+    def __init__(self, timeouts: Timeouts, max_connections: int, max_poll_connections: int) -> None:
+        self._timeouts = timeouts
+        self._sizes = (max_connections, max_poll_connections)
+        self._lanes: tuple[_Lane, _Lane] | None = None
+        self._read_timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._closed = False
+
+    def _open(self) -> tuple[_Lane, _Lane]:
+        if self._closed:
+            raise ClientClosedError("the transport is closed")
+        self._lanes = (
+            _Lane(self._sizes[0], self._timeouts),
+            _Lane(self._sizes[1], self._timeouts),
+        )
+        return self._lanes
+
+    def _timeout(self, read: float) -> aiohttp.ClientTimeout:
+        timeout = self._read_timeouts.get(read)
+        if timeout is None:
+            timeout = aiohttp.ClientTimeout(
+                total=None, connect=None, sock_connect=self._timeouts.connect, sock_read=read
+            )
+            self._read_timeouts[read] = timeout
+        return timeout
+
+    async def request(
+        self,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        read_timeout: float,
+        long_poll: bool = False,
+    ) -> Response:
+        lanes = self._lanes or self._open()
+        lane = lanes[1] if long_poll else lanes[0]
+        semaphore = lane.semaphore
+        if semaphore.locked():
+            try:
+                async with asyncio.timeout(self._timeouts.pool):
+                    await semaphore.acquire()
+            except TimeoutError as exc:
+                raise PoolTimeout(
+                    f"no free connection within {self._timeouts.pool}s "
+                    f"({lane.limit} in use)"
+                ) from exc
+        else:
+            await semaphore.acquire()
+        try:
+            async with lane.session.post(
+                url, data=body, headers=headers, timeout=self._timeout(read_timeout)
+            ) as resp:
+                data = await resp.read()
+                return Response(resp.status, resp.headers, data)
+        except aiohttp.ClientError as exc:
+            raise _map_error(exc) from exc
+        except TimeoutError as exc:
+            raise ReadTimeout(f"no response within {read_timeout}s") from exc
+        except OSError as exc:  # pragma: no cover - aiohttp wraps most of these
+            raise ConnectError(str(exc) or type(exc).__name__) from exc
+        finally:
+            semaphore.release()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        lanes, self._lanes = self._lanes, None
+        if lanes is not None:
+            for lane in lanes:
+                await lane.session.close()
+
+
+def _map_error(exc: aiohttp.ClientError) -> TransportError:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectTimeout(text)
+    if isinstance(exc, aiohttp.ServerTimeoutError):
+        return ReadTimeout(text)
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
+        return ConnectError(text)
+    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+        return ResponseError(text)
+    if isinstance(exc, aiohttp.ClientOSError | aiohttp.ClientConnectionError):
+        return ConnectError(text)
+    return TransportError(text)
