@@ -12,8 +12,10 @@ Example::
             await message.delete()
 """
 
+from ._batching import BatchWriter
 from ._config import ClientConfig, Limits, RetryPolicy, Timeouts
 from ._connection import SQSConnection, connect_sqs
+from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, MessageStream
 from ._message import (
     Base64Message,
     EncodedMessage,
@@ -68,12 +70,16 @@ __all__ = [
     "AuthError",
     "Base64Message",
     "BatchRequestError",
+    "BatchWriter",
     "BatchResults",
     "ChecksumMismatch",
     "ClientClosedError",
     "ClientConfig",
     "ConnectError",
     "ConnectTimeout",
+    "Consumer",
+    "ConsumerHooks",
+    "ConsumerStatistics",
     "EncodedMessage",
     "FailedEntry",
     "InvalidMessageContents",
@@ -85,6 +91,7 @@ __all__ = [
     "Message",
     "MessageDecodeError",
     "MessageNotInflight",
+    "MessageStream",
     "MessageTooLarge",
     "OverLimit",
     "PartialBatchFailure",

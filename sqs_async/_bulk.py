@@ -11,6 +11,7 @@ long poll before a job decides the queue is drained.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
@@ -102,9 +103,7 @@ async def dump(queue: Queue, file_name: str, sep: str, progress: Progress | None
                     texts.append(message.get_body_encoded())
                 held[key] = (message, deadline)  # a redelivered copy: keep its newer handle
             if texts:
-                chunk = "".join(
-                    (sep if written + i else "") + text for i, text in enumerate(texts)
-                )
+                chunk = "".join((sep if written + i else "") + text for i, text in enumerate(texts))
                 await asyncio.to_thread(fp.write, chunk)
                 written += len(texts)
                 if progress is not None:
@@ -137,10 +136,8 @@ async def _release(queue: Queue, messages: list[Message]) -> None:
     """Make held messages visible again at once (best effort: they expire anyway)."""
     if not messages:
         return
-    try:
+    with contextlib.suppress(SQSError):  # best effort: they come back after the hold anyway
         await queue.change_message_visibility_batch(messages, 0)
-    except SQSError:
-        pass
 
 
 async def save(queue: Queue, fp: IO[str], sep: str, progress: Progress | None) -> int:

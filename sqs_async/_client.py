@@ -10,6 +10,7 @@ the credential chain only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import os
 import time
@@ -122,6 +123,7 @@ class Client:
         self._state = ClientState.UNOPENED
         self._entered = False
         self._open_lock: asyncio.Lock | None = None
+        self._background: set[asyncio.Task[Any]] = set()
         self._headers: dict[str, dict[str, str]] = {}
         self._quota = RetryQuota()
         self._limiter = AdaptiveRateLimiter() if self.config.retry.mode == "adaptive" else None
@@ -195,17 +197,35 @@ class Client:
                 )
             self._state = ClientState.OPENED
 
+    def _adopt(self, task: asyncio.Task[Any]) -> None:
+        """Own a task that must finish before the pools close (a consumer's last receive)."""
+        if not task.done():
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
     async def close(self) -> None:
-        """Close the connection pools. Idempotent; the connection cannot be used afterwards."""
+        """Close the connection pools. Idempotent; the connection cannot be used afterwards.
+
+        Long polls that a closed consumer left in flight are waited for first (at most
+        their wait plus the read margin), so the messages they bring back are released
+        rather than lost.
+        """
         if self._state is ClientState.CLOSED:
             return
-        self._state = ClientState.CLOSED  # synchronously first: no new request starts
-        transport, self._transport = self._transport, None
         try:
-            if transport is not None and self._own_transport:
-                await transport.aclose()
+            if self._background:
+                await asyncio.wait(
+                    set(self._background),
+                    timeout=self.config.timeouts.read + LONG_POLL_READ_MARGIN,
+                )
         finally:
-            await self._credentials.aclose()
+            self._state = ClientState.CLOSED  # no new request starts from here on
+            transport, self._transport = self._transport, None
+            try:
+                if transport is not None and self._own_transport:
+                    await transport.aclose()
+            finally:
+                await self._credentials.aclose()
 
     aclose = close
 
@@ -340,12 +360,11 @@ class Client:
                 {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
                 for i, h in enumerate(handles[start : start + 10])
             ]
-            try:
+            # best effort: they come back after their timeout anyway
+            with contextlib.suppress(SQSError):
                 await self._call(
                     "ChangeMessageVisibilityBatch", {"QueueUrl": queue_url, "Entries": entries}
                 )
-            except SQSError:  # best effort: they come back after their timeout anyway
-                pass
 
     # -- one coroutine per SQS operation (botocore names and shapes) ------------------------
 
@@ -475,4 +494,3 @@ def _check_received(message: Mapping[str, Any]) -> None:
         expected = md5_of_attributes(attributes)
         if reported != expected:
             raise _mismatch("received attributes", expected, reported, "ReceiveMessage")
-

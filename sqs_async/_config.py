@@ -1,4 +1,7 @@
-"""Configuration: frozen dataclasses and the service limits. Bottom layer: imports nothing of ours."""
+"""Configuration: frozen dataclasses and the service limits.
+
+Bottom layer: imports nothing of ours.
+"""
 
 from __future__ import annotations
 
@@ -103,7 +106,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.mode not in ("standard", "adaptive"):
-            raise ValueError(f"RetryPolicy.mode must be 'standard' or 'adaptive', not {self.mode!r}")
+            raise ValueError(
+                f"RetryPolicy.mode must be 'standard' or 'adaptive', not {self.mode!r}"
+            )
         if self.max_attempts < 1:
             raise ValueError("RetryPolicy.max_attempts must be at least 1")
         if self.base_delay < 0 or self.max_backoff < 0:

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._client import Client
+from ._config import MAX_VISIBILITY_TIMEOUT
 from ._message import Message
 from ._protocol.validate import check_queue_name, check_range
 from ._queue import Queue, _queue_attributes
-from ._config import MAX_VISIBILITY_TIMEOUT
 from .errors import QueueDoesNotExist, QueueNotEmpty, ValidationError
 
 __all__ = ["SQSConnection", "connect_sqs"]

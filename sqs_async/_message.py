@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import MessageDecodeError, ValidationError
 
@@ -31,6 +31,14 @@ __all__ = [
 ]
 
 _UNSET: Any = object()
+
+
+class MessageOwner(Protocol):
+    """What a consumer provides so that ``message.delete()`` goes through its batchers."""
+
+    async def delete(self, message: Message) -> bool: ...
+
+    async def change_visibility(self, message: Message, visibility_timeout: int) -> bool: ...
 
 
 class Message:
@@ -56,6 +64,7 @@ class Message:
 
     __slots__ = (
         "_body",
+        "_owner",
         "_text",
         "attributes",
         "id",
@@ -76,6 +85,7 @@ class Message:
     ) -> None:
         self._body: Any = body
         self._text: str | None = None
+        self._owner: MessageOwner | None = None
         self.queue = queue
         self.id: str | None = None
         self.receipt_handle: str | None = None
@@ -160,11 +170,15 @@ class Message:
         return self.queue
 
     async def delete(self) -> bool:
-        """Delete this message from its queue."""
+        """Delete this message from its queue (batched when it came from a consumer)."""
+        if self._owner is not None:
+            return await self._owner.delete(self)
         return await self._require_queue().delete_message(self)
 
     async def change_visibility(self, visibility_timeout: int) -> bool:
         """Set how many more seconds this message stays invisible (0: visible at once)."""
+        if self._owner is not None:
+            return await self._owner.change_visibility(self, visibility_timeout)
         return await self._require_queue().change_message_visibility(self, visibility_timeout)
 
     # -- construction from the wire -------------------------------------------------------
@@ -204,7 +218,9 @@ class Base64Message(Message):
         if isinstance(body, str):
             body = body.encode("utf-8")
         if not isinstance(body, bytes | bytearray):
-            raise ValidationError(f"Base64Message bodies must be str or bytes, not {type(body).__name__}")
+            raise ValidationError(
+                f"Base64Message bodies must be str or bytes, not {type(body).__name__}"
+            )
         return base64.b64encode(body).decode("ascii")
 
     def decode(self, text: str) -> Any:

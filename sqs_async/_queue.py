@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from . import _bulk
+from ._batching import BatchWriter
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
+from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
 from ._message import Message, to_wire_attributes
 from ._protocol.batches import split_batches
 from ._protocol.codec import dumps
@@ -271,7 +273,9 @@ class Queue:
             entries.append(entry)
         results = BatchResults()
         for batch in split_batches(sizes, limit):
-            results.extend(await self._send_batch([items[i][0] for i in batch], [entries[i] for i in batch]))
+            results.extend(
+                await self._send_batch([items[i][0] for i in batch], [entries[i] for i in batch])
+            )
         return results
 
     def _batch_item(self, item: Any) -> tuple[Message, int | None, dict[str, Any] | None]:
@@ -424,6 +428,7 @@ class Queue:
         """
         pairs: list[tuple[Message, dict[str, Any]]] = []
         for item in messages:
+            timeout: int | None
             if isinstance(item, tuple):
                 message, timeout = item
             else:
@@ -517,7 +522,7 @@ class Queue:
         result: bool = await delete_queue(self, force=force)
         return result
 
-    # -- consuming ------------------------------------------------------------------------
+    # -- consuming and producing ---------------------------------------------------------
 
     def messages(
         self,
@@ -525,32 +530,81 @@ class Queue:
         wait_time_seconds: int = 20,
         visibility_timeout: int | None = None,
         *,
+        prefetch: int | None = None,
+        pollers: int | None = None,
         stop_when_empty: bool = False,
-    ) -> AsyncIterator[Message]:
-        """Messages, forever (or until the queue is empty with ``stop_when_empty``).
+        attributes: Sequence[str] | None = None,
+        message_attributes: Sequence[str] | None = None,
+        hooks: ConsumerHooks | None = None,
+    ) -> MessageStream:
+        """Messages one by one, long-polling and prefetching in the background.
 
-        Long-polls; does not delete: call ``await message.delete()``.
+        Does not delete: call ``await message.delete()`` (batched). Leaving the loop early
+        releases what was buffered. Use ``async with queue.messages() as stream:`` to make
+        that deterministic.
+
+        Args:
+            batch_size: Messages per receive (1 to 10).
+            wait_time_seconds: Long-poll wait (0 to 20).
+            visibility_timeout: Lease length; default the queue's.
+            prefetch: The most messages buffered ahead.
+            pollers: Receives in flight at once.
+            stop_when_empty: End once a receive comes back empty and the buffer is drained.
+            attributes: System attributes to receive (default all).
+            message_attributes: Message attributes to receive (default all).
+            hooks: :class:`~sqs_async.ConsumerHooks` for metrics.
         """
-        return self._plain_iter(batch_size, wait_time_seconds, visibility_timeout, stop_when_empty)
-
-    async def _plain_iter(
-        self,
-        batch_size: int,
-        wait_time_seconds: int,
-        visibility_timeout: int | None,
-        stop_when_empty: bool,
-    ) -> AsyncIterator[Message]:
-        while True:
-            batch = await self.get_messages(
-                batch_size, visibility_timeout, wait_time_seconds=wait_time_seconds
-            )
-            if not batch and stop_when_empty:
-                return
-            for message in batch:
-                yield message
+        return MessageStream(
+            self,
+            batch_size=batch_size,
+            wait_time_seconds=wait_time_seconds,
+            visibility_timeout=visibility_timeout,
+            prefetch=prefetch,
+            pollers=pollers,
+            stop_when_empty=stop_when_empty,
+            attributes=attributes,
+            message_attributes=message_attributes,
+            hooks=hooks,
+        )
 
     def __aiter__(self) -> AsyncIterator[Message]:
-        return self.messages()
+        return self.messages().__aiter__()
+
+    def consumer(self, handler: Handler, **options: Any) -> Consumer:
+        """A :class:`~sqs_async.Consumer` running ``handler`` on every message.
+
+        Start it with ``await consumer.run()``; stop it with ``consumer.stop()``. The
+        options are :class:`~sqs_async.Consumer`'s.
+        """
+        return Consumer(self, handler, **options)
+
+    async def consume(self, handler: Handler, **options: Any) -> ConsumerStatistics:
+        """Run ``handler`` on every message with bounded concurrency, until cancelled.
+
+        Success deletes the message (batched); an exception leaves it to come back after a
+        backoff; handlers that outlive the visibility timeout keep their lease. On
+        cancellation: polling stops, unstarted messages are released at once, running
+        handlers get ``drain_timeout`` seconds, pending deletes are flushed.
+
+        Args:
+            handler: ``async def handler(message)``.
+            **options: :class:`~sqs_async.Consumer`'s options (``concurrency``,
+                ``visibility_timeout``, ``stop_when_empty``, ...).
+
+        Returns:
+            The final statistics (when stopped with ``stop_when_empty``).
+        """
+        return await Consumer(self, handler, **options).run()
+
+    def batch_writer(self, **options: Any) -> BatchWriter:
+        """An async context manager coalescing concurrent writes into SendMessageBatch calls.
+
+        Example::
+
+            async with queue.batch_writer() as writer:
+                await asyncio.gather(*(writer.write(f"job {i}") for i in range(1000)))
+        """
+        return BatchWriter(self, **options)
 
 
 def _queue_attributes(attributes: dict[str, Any]) -> dict[str, str]:

@@ -33,7 +33,7 @@ def backoff_delay(
     retry: int, policy: RetryPolicy, rand: Callable[[], float] = random.random
 ) -> float:
     """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
-    ceiling = min(policy.max_backoff, policy.base_delay * (2 ** (retry - 1)))
+    ceiling = min(policy.max_backoff, policy.base_delay * 2.0 ** (retry - 1))
     return rand() * ceiling
 
 

@@ -27,7 +27,7 @@ The tree::
         │   ├── InvalidMessageContents
         │   └── ServiceMessageTooLarge    the service's own size check (a MessageTooLarge too)
         ├── BatchRequestError             EmptyBatchRequest, TooManyEntriesInBatchRequest, ...
-        ├── ThrottledError (retriable)    RequestThrottled, Throttling, KmsThrottled  (alias ThrottlingError)
+        ├── ThrottledError (retriable)    RequestThrottled, KmsThrottled (alias ThrottlingError)
         ├── OverLimit
         ├── AuthError                     InvalidSecurity, AccessDenied, SignatureDoesNotMatch, ...
         ├── KmsError                      KmsAccessDenied, KmsDisabled, ...
@@ -127,7 +127,9 @@ class SQSError(Exception):
         return head or self.message
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, code={self.code!r}, status={self.status!r})"
+        return (
+            f"{type(self).__name__}({self.message!r}, code={self.code!r}, status={self.status!r})"
+        )
 
 
 class ClientClosedError(SQSError, RuntimeError):

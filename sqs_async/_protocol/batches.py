@@ -35,9 +35,7 @@ def split_batches(
     total = 0
     for index, size in enumerate(sizes):
         if size > limit:
-            raise MessageTooLarge(
-                f"message {index} is {size} bytes; the limit is {limit} bytes"
-            )
+            raise MessageTooLarge(f"message {index} is {size} bytes; the limit is {limit} bytes")
         if index - start == max_entries or total + size > limit:
             batches.append(range(start, index))
             start = index

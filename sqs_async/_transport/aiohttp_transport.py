@@ -44,9 +44,7 @@ class _Lane:
             cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding"),
             auto_decompress=False,
-            timeout=aiohttp.ClientTimeout(
-                total=None, connect=None, sock_connect=timeouts.connect
-            ),
+            timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeouts.connect),
         )
         self.semaphore = asyncio.Semaphore(limit)
         self.limit = limit
@@ -104,8 +102,7 @@ class AiohttpTransport:
                     await semaphore.acquire()
             except TimeoutError as exc:
                 raise PoolTimeout(
-                    f"no free connection within {self._timeouts.pool}s "
-                    f"({lane.limit} in use)"
+                    f"no free connection within {self._timeouts.pool}s ({lane.limit} in use)"
                 ) from exc
         else:
             await semaphore.acquire()

@@ -35,7 +35,9 @@ class RecordedCall:
     long_poll: bool
 
 
-def error_response(status: int, code: str, message: str = "", *, query_code: str | None = None) -> Response:
+def error_response(
+    status: int, code: str, message: str = "", *, query_code: str | None = None
+) -> Response:
     """Build an SQS JSON 1.0 error response."""
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "req-1"}
     if query_code:

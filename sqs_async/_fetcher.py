@@ -1,0 +1,426 @@
+"""The fetcher: background long polls into a bounded prefetch buffer, loss-free.
+
+Layer: above leases and batchers, below the consumer. What it guarantees:
+
+* **Prefetch sized by the visibility budget.** Pollers receive only while the buffer has
+  room. The room is ``prefetch`` messages at most, and no more than the consumer takes in
+  ``max_buffer_age`` x visibility timeout seconds (its measured rate x that time, Little's
+  law), so a buffered message does not sit until its lease is in danger; buffered messages
+  are also renewed by the lease manager.
+* **Long polls never lost.** A receive runs as a task of its own. Stopping never cancels
+  it: it lands, and what it returns is released at once (visibility 0). After the consumer
+  has closed, such a receive is handed to the connection, whose ``close()`` waits for it.
+* **Self-healing pollers.** A failing receive is retried with capped, jittered backoff;
+  a receive stuck past its hard deadline is abandoned and retried. Only errors that cannot
+  heal (the queue is gone, the credentials are refused) end the fetcher, and they are
+  raised to whoever reads from it, never swallowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import random
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ._batching import DeleteBatcher, VisibilityBatcher
+from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES
+from ._leases import Lease, LeaseManager
+from ._message import Message
+from .errors import (
+    AuthError,
+    ClientClosedError,
+    QueueDoesNotExist,
+    SQSError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from ._queue import Queue
+
+__all__ = ["ConsumerHooks", "Fetcher"]
+
+log = logging.getLogger("sqs_async")
+
+FATAL_ERRORS = (QueueDoesNotExist, AuthError, ValidationError, ClientClosedError)
+MAX_POLL_BACKOFF = 20.0
+SHUTDOWN_TIMEOUT = 30.0
+
+
+class ConsumerHooks:
+    """Callbacks for metrics and tracing; subclass and override what you need.
+
+    They run on the event loop and must not block. Exceptions they raise are logged and
+    otherwise ignored.
+    """
+
+    def on_received(self, messages: Sequence[Message]) -> None:
+        """A receive returned these messages."""
+
+    def on_handled(self, message: Message, seconds: float) -> None:
+        """A handler succeeded after ``seconds``."""
+
+    def on_failed(self, message: Message, error: BaseException) -> None:
+        """A handler raised (the message will be retried)."""
+
+    def on_deleted(self, message: Message) -> None:
+        """A message was deleted."""
+
+    def on_released(self, messages: Sequence[Message]) -> None:
+        """Messages were made visible again without being handled."""
+
+    def on_lease_lost(self, message: Message) -> None:
+        """A message's lease could not be renewed."""
+
+
+def _call_hook(hook: Any, *args: Any) -> None:
+    try:
+        hook(*args)
+    except Exception:
+        log.exception("consumer hook %s failed", getattr(hook, "__name__", hook))
+
+
+class Fetcher:
+    """Long-polls one queue in the background into a bounded buffer.
+
+    Args:
+        queue: The queue.
+        batch_size: Messages per receive (1 to 10).
+        wait_time_seconds: Long-poll wait (0 to 20).
+        visibility_timeout: The lease length; ``None`` uses the queue's setting.
+        prefetch: The most messages buffered at once.
+        pollers: Receives in flight at once.
+        stop_when_empty: End once a receive comes back empty and the buffer is drained.
+        max_buffer_age: The share of the visibility timeout a message may wait in the
+            buffer, used to size the prefetch from the measured consumption rate.
+        hooks: Callbacks for metrics.
+        on_lease_lost: Called when a held message's lease is lost.
+    """
+
+    def __init__(
+        self,
+        queue: Queue,
+        *,
+        batch_size: int = MAX_BATCH_ENTRIES,
+        wait_time_seconds: int = 20,
+        visibility_timeout: int | None = None,
+        prefetch: int | None = None,
+        pollers: int | None = None,
+        stop_when_empty: bool = False,
+        max_buffer_age: float = 0.5,
+        attributes: Sequence[str] | None = None,
+        message_attributes: Sequence[str] | None = None,
+        hooks: ConsumerHooks | None = None,
+        on_lease_lost: Any = None,
+    ) -> None:
+        if not 1 <= batch_size <= MAX_BATCH_ENTRIES:
+            raise ValidationError(f"batch_size is {batch_size}; it must be between 1 and 10")
+        if not 0 <= wait_time_seconds <= 20:
+            raise ValidationError(f"wait_time_seconds is {wait_time_seconds}; use 0 to 20")
+        if not 0 < max_buffer_age <= 1:
+            raise ValidationError("max_buffer_age must be in (0, 1]")
+        self.queue = queue
+        self.batch_size = batch_size
+        self.wait_time_seconds = wait_time_seconds
+        self.visibility_timeout = visibility_timeout
+        self.prefetch = max(prefetch if prefetch is not None else 2 * batch_size, batch_size)
+        default_pollers = max(1, min(self.prefetch // batch_size, 4))
+        self.pollers = 1 if stop_when_empty else (pollers or default_pollers)
+        self.stop_when_empty = stop_when_empty
+        self.max_buffer_age = max_buffer_age
+        self.hooks = hooks or ConsumerHooks()
+        self._on_lease_lost = on_lease_lost
+        self._params: dict[str, Any] = {
+            "QueueUrl": queue.url,
+            "WaitTimeSeconds": wait_time_seconds,
+            "MessageSystemAttributeNames": list(attributes) if attributes is not None else ["All"],
+            "MessageAttributeNames": (
+                list(message_attributes) if message_attributes is not None else ["All"]
+            ),
+        }
+        self._buffer: collections.deque[tuple[Message, float]] = collections.deque()
+        self._available = asyncio.Event()
+        self._room = asyncio.Event()
+        self._reserved = 0
+        self._receives: set[asyncio.Task[BaseException | None]] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+        self._stopping = False
+        self._closed = False
+        self._exhausted = False
+        self._saw_empty = False
+        self._fatal: BaseException | None = None
+        self._shutdown: asyncio.Task[None] | None = None
+        self._deletes: DeleteBatcher | None = None
+        self._visibility: VisibilityBatcher | None = None
+        self.leases: LeaseManager | None = None
+        # consumption rate (messages/s), an exponentially weighted moving average
+        self._rate = 0.0
+        self._window_start = time.monotonic()
+        self._window_count = 0
+        # counters
+        self.received = 0
+        self.deleted = 0
+        self.released = 0
+        self.receive_errors = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resolve the visibility timeout and start polling. Idempotent."""
+        if self._started:
+            return
+        if self._closed:
+            raise ClientClosedError("this consumer is closed")
+        self._started = True
+        if self.visibility_timeout is None:
+            self.visibility_timeout = await self.queue.get_timeout()
+        self._params["VisibilityTimeout"] = self.visibility_timeout
+        self._deletes = DeleteBatcher(self.queue)
+        self._visibility = VisibilityBatcher(self.queue)
+        self.leases = LeaseManager(self._visibility, self.visibility_timeout, self._lease_lost)
+        loop = asyncio.get_running_loop()
+        self._tasks.append(loop.create_task(self.leases.run(), name="sqs-async-leases"))
+        for index in range(self.pollers):
+            self._tasks.append(loop.create_task(self._poll_loop(), name=f"sqs-async-poll-{index}"))
+
+    def stop(self) -> None:
+        """Stop polling (synchronous). Receives in flight land and are released."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._room.set()
+        self._available.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether :meth:`stop` was called (or the fetcher ended)."""
+        return self._stopping
+
+    async def aclose(self) -> None:
+        """Stop, release every buffered message, flush deletes and visibility changes.
+
+        Idempotent, and safe to call while being cancelled: the work runs shielded, bounded
+        by a timeout.
+        """
+        self.stop()
+        if self._shutdown is None:
+            self._shutdown = asyncio.get_running_loop().create_task(self._close())
+        await asyncio.shield(self._shutdown)
+
+    async def _close(self) -> None:
+        try:
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                pollers = [t for t in self._tasks if t.get_name() != "sqs-async-leases"]
+                for task in pollers:
+                    task.cancel()
+                await asyncio.gather(*pollers, return_exceptions=True)
+                await self.release([m for m, _ in self._buffer])
+                self._buffer.clear()
+                for batcher in (self._deletes, self._visibility):
+                    if batcher is not None:
+                        await batcher.aclose()
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._closed = True
+            adopt = getattr(self.queue.connection, "_adopt", None)
+            for receive in list(self._receives):
+                if adopt is not None:
+                    adopt(receive)
+
+    async def wait_receives(self) -> None:
+        """Wait for receives in flight to land (and be released)."""
+        if self._receives:
+            await asyncio.gather(*self._receives, return_exceptions=True)
+
+    # -- polling --------------------------------------------------------------------------
+
+    def _target(self) -> int:
+        if self._rate <= 0 or self.visibility_timeout is None:
+            return self.prefetch
+        by_age = int(self._rate * self.visibility_timeout * self.max_buffer_age)
+        return max(self.batch_size, min(self.prefetch, by_age))
+
+    def _has_room(self) -> bool:
+        return len(self._buffer) + self._reserved + self.batch_size <= self._target()
+
+    async def _poll_loop(self) -> None:
+        failures = 0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            if not self._has_room():
+                self._room.clear()
+                await self._room.wait()
+                continue
+            self._reserved += self.batch_size
+            receive = loop.create_task(self._receive(self.batch_size))
+            self._receives.add(receive)
+            receive.add_done_callback(self._receives.discard)
+            error = await asyncio.shield(receive)
+            if error is None:
+                failures = 0
+                continue
+            if isinstance(error, FATAL_ERRORS):
+                self._fatal = error
+                self.stop()
+                return
+            failures += 1
+            delay = random.random() * min(MAX_POLL_BACKOFF, 0.1 * 2**failures)
+            log.warning(
+                "receive from %s failed (%s); retrying in %.2fs", self.queue.name, error, delay
+            )
+            await asyncio.sleep(delay)
+
+    def _deadline(self) -> float:
+        attempts = self.queue.connection.config.retry.max_attempts
+        return attempts * (self.wait_time_seconds + LONG_POLL_READ_MARGIN) + 5.0
+
+    async def _receive(self, count: int) -> BaseException | None:
+        """One receive; delivers or releases what it gets. Returns its error, never raises."""
+        params = dict(self._params, MaxNumberOfMessages=count)
+        try:
+            async with asyncio.timeout(self._deadline()):
+                messages = await self.queue.receive_raw(params)
+        except (SQSError, TimeoutError) as exc:
+            self.receive_errors += 1
+            return exc
+        except Exception as exc:  # a bug, or something we do not know: keep polling, loudly
+            log.exception("unexpected error in a receive")
+            self.receive_errors += 1
+            return exc
+        finally:
+            self._reserved -= count
+        now = time.monotonic()
+        self.received += len(messages)
+        if messages:
+            _call_hook(self.hooks.on_received, messages)
+        if self._stopping or self.leases is None:
+            await self.release(messages)
+            return None
+        if not messages:
+            self._saw_empty = True
+            if self.stop_when_empty and not self._buffer and len(self._receives) <= 1:
+                self._exhausted = True
+                self.stop()
+            return None
+        self._saw_empty = False
+        for message in messages:
+            message._owner = self
+            self.leases.add(message, now)
+            self._buffer.append((message, now))
+        self._available.set()
+        return None
+
+    # -- taking messages ------------------------------------------------------------------
+
+    async def get(self, *, keep_lease: bool = False) -> Message:
+        """The next buffered message.
+
+        Args:
+            keep_lease: Keep renewing it until :meth:`finish` (the consumer's handlers);
+                otherwise it is handed over with at least half its lease left.
+
+        Raises:
+            StopAsyncIteration: Stopped, or drained with ``stop_when_empty``.
+            SQSError: The error that ended polling (queue deleted, credentials refused).
+        """
+        while True:
+            if self._buffer and not self._stopping:
+                message, _ = self._buffer.popleft()
+                self._tick()
+                if len(self._buffer) + self._reserved + self.batch_size <= self._target():
+                    self._room.set()
+                if not keep_lease and self.leases is not None:
+                    self.leases.remove(message)
+                return message
+            if self._fatal is not None:
+                raise self._fatal
+            if self._stopping or self._exhausted:
+                raise StopAsyncIteration
+            if not self._started:
+                await self.start()
+                continue
+            self._available.clear()
+            await self._available.wait()
+
+    def _tick(self) -> None:
+        self._window_count += 1
+        now = time.monotonic()
+        elapsed = now - self._window_start
+        if elapsed >= 1.0:
+            rate = self._window_count / elapsed
+            self._rate = rate if self._rate == 0 else 0.5 * self._rate + 0.5 * rate
+            self._window_start = now
+            self._window_count = 0
+
+    def finish(self, message: Message) -> Lease | None:
+        """Stop renewing a message taken with ``keep_lease``."""
+        return self.leases.remove(message) if self.leases is not None else None
+
+    def lease(self, message: Message) -> Lease | None:
+        """The lease of a held message."""
+        return self.leases.get(message) if self.leases is not None else None
+
+    @property
+    def buffered(self) -> int:
+        """Messages waiting in the buffer."""
+        return len(self._buffer)
+
+    def oldest_buffer_age(self) -> float:
+        """Seconds the oldest buffered message has waited (0 when empty)."""
+        return time.monotonic() - self._buffer[0][1] if self._buffer else 0.0
+
+    def _lease_lost(self, lease: Lease) -> None:
+        _call_hook(self.hooks.on_lease_lost, lease.message)
+        if self._on_lease_lost is not None:
+            self._on_lease_lost(lease)
+
+    # -- acting on messages (MessageOwner) ------------------------------------------------
+
+    async def delete(self, message: Message) -> bool:
+        """Delete a message, batched with other deletes."""
+        if self.leases is not None:
+            self.leases.remove(message)
+        handle = message.receipt_handle
+        if not handle:
+            raise ValidationError("the message has no receipt handle: it was not received")
+        if self._deletes is None or self._closed or self._shutdown is not None:
+            await self.queue.delete_message(message)
+        else:
+            await self._deletes.submit(handle)
+        self.deleted += 1
+        _call_hook(self.hooks.on_deleted, message)
+        return True
+
+    async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
+        """Change a message's visibility, batched; 0 releases it from our hold."""
+        if self.leases is not None:
+            if visibility_timeout == 0:
+                self.leases.remove(message)
+            else:
+                self.leases.extend(message, visibility_timeout)
+        if self._visibility is None or self._closed or self._shutdown is not None:
+            return await self.queue.change_message_visibility(message, visibility_timeout)
+        await self._visibility.submit((message.receipt_handle or "", visibility_timeout))
+        return True
+
+    async def release(self, messages: Sequence[Message]) -> None:
+        """Make messages visible again at once (best effort), and stop holding them."""
+        if not messages:
+            return
+        for message in messages:
+            if self.leases is not None:
+                self.leases.remove(message)
+        try:
+            result = await self.queue.change_message_visibility_batch(list(messages), 0)
+        except SQSError as exc:
+            log.warning("could not release %d messages: %s", len(messages), exc)
+            return
+        released = [entry.message for entry in result.successful]
+        self.released += len(released)
+        _call_hook(self.hooks.on_released, released)

@@ -1,0 +1,161 @@
+"""Leases: keeping received messages invisible while we hold them (the heartbeat).
+
+Layer: above the batchers. One :class:`LeaseManager` per consumer renews every message it
+holds (buffered or being handled) shortly before its visibility timeout runs out, packing
+the renewals into ChangeMessageVisibilityBatch calls through a
+:class:`~sqs_async._batching.VisibilityBatcher`. SQS caps a message's total invisibility at
+12 hours from its receipt; a lease that reaches the cap, or whose renewal the service
+refuses (the receipt handle went stale), is *lost*: ``on_lost`` is called so the consumer
+can cancel the handler instead of letting it finish side effects for a message that
+another consumer may now hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._batching import VisibilityBatcher
+from ._config import MAX_VISIBILITY_TIMEOUT
+from ._message import Message
+from .errors import SQSError
+
+__all__ = ["Lease", "LeaseManager"]
+
+log = logging.getLogger("sqs_async")
+
+# Renew when less than this share of the visibility timeout is left (and at least MIN_MARGIN s).
+RENEW_FRACTION = 0.5
+MIN_MARGIN = 1.0
+
+
+@dataclass(slots=True, eq=False)
+class Lease:
+    """One received message we hold, and until when."""
+
+    message: Message
+    received_at: float
+    expires_at: float
+    task: asyncio.Task[object] | None = None
+    lost: bool = False
+
+
+class LeaseManager:
+    """Renews held messages before they become visible again.
+
+    Args:
+        batcher: Sends the ChangeMessageVisibilityBatch calls.
+        visibility_timeout: Seconds each renewal extends a lease by.
+        on_lost: Called with a lease that could not be renewed.
+        clock: The monotonic clock (replaceable in tests).
+    """
+
+    def __init__(
+        self,
+        batcher: VisibilityBatcher,
+        visibility_timeout: int,
+        on_lost: Callable[[Lease], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._batcher = batcher
+        self.visibility_timeout = visibility_timeout
+        self._on_lost = on_lost
+        self._clock = clock
+        self._leases: dict[str, Lease] = {}
+        self._changed = asyncio.Event()
+        self.renewals = 0
+        self.lost = 0
+
+    def __len__(self) -> int:
+        return len(self._leases)
+
+    def add(self, message: Message, received_at: float | None = None) -> Lease:
+        """Start holding a message just received."""
+        now = self._clock() if received_at is None else received_at
+        lease = Lease(message, now, now + self.visibility_timeout)
+        self._leases[message.receipt_handle or ""] = lease
+        self._changed.set()
+        return lease
+
+    def get(self, message: Message) -> Lease | None:
+        """The lease of a message, if we hold it."""
+        return self._leases.get(message.receipt_handle or "")
+
+    def remove(self, message: Message) -> Lease | None:
+        """Stop holding a message (deleted, released, or handed away)."""
+        return self._leases.pop(message.receipt_handle or "", None)
+
+    def extend(self, message: Message, seconds: int) -> None:
+        """Record a visibility change made by someone else (e.g. the user)."""
+        lease = self.get(message)
+        if lease is not None:
+            lease.expires_at = self._clock() + seconds
+
+    def headroom(self) -> float | None:
+        """Seconds until the earliest lease runs out (``None`` when none is held)."""
+        if not self._leases:
+            return None
+        return min(lease.expires_at for lease in self._leases.values()) - self._clock()
+
+    def _margin(self) -> float:
+        return max(MIN_MARGIN, self.visibility_timeout * RENEW_FRACTION)
+
+    async def run(self) -> None:
+        """Renew leases forever (until cancelled)."""
+        while True:
+            now = self._clock()
+            margin = self._margin()
+            due = [lease for lease in self._leases.values() if lease.expires_at - now <= margin]
+            if due:
+                if await self._renew(due):
+                    # a transient failure (throttled, network): try again shortly
+                    await asyncio.sleep(min(1.0, margin / 4))
+                continue
+            self._changed.clear()
+            if self._leases:
+                earliest = min(lease.expires_at for lease in self._leases.values())
+                delay = max(0.01, earliest - margin - now)
+            else:
+                delay = None
+            try:
+                async with asyncio.timeout(delay):
+                    await self._changed.wait()
+            except TimeoutError:
+                pass
+
+    async def _renew(self, due: list[Lease]) -> bool:
+        """Renew the given leases; return whether any renewal failed transiently."""
+        now = self._clock()
+        transient = False
+        futures: list[tuple[Lease, int, asyncio.Future[dict[str, Any]]]] = []
+        for lease in due:
+            remaining_cap = MAX_VISIBILITY_TIMEOUT - (now - lease.received_at)
+            seconds = int(min(self.visibility_timeout, remaining_cap))
+            if seconds <= lease.expires_at - now + 1 or seconds < 1:
+                self._lose(lease, "the 12-hour visibility cap was reached")
+                continue
+            handle = lease.message.receipt_handle or ""
+            futures.append((lease, seconds, self._batcher.submit_nowait((handle, seconds))))
+        for lease, seconds, future in futures:
+            try:
+                await future
+            except SQSError as exc:
+                if type(exc).retriable:
+                    transient = True
+                elif self._leases.get(lease.message.receipt_handle or "") is lease:
+                    self._lose(lease, f"renewal refused: {exc}")
+                continue
+            self.renewals += 1
+            lease.expires_at = now + seconds  # counted from before the call: conservative
+        return transient
+
+    def _lose(self, lease: Lease, why: str) -> None:
+        self._leases.pop(lease.message.receipt_handle or "", None)
+        lease.lost = True
+        self.lost += 1
+        log.warning("lease lost on message %s: %s", lease.message.id, why)
+        self._on_lost(lease)
