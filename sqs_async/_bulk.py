@@ -16,14 +16,14 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
-from ._config import MAX_RECEIVE_MESSAGES
+from ._config import MAX_RECEIVE_MESSAGES, MAX_WAIT_TIME_SECONDS
 from ._message import Message
-from .errors import PartialBatchFailure, SQSError
+from .errors import DrainIncomplete, PartialBatchFailure, SQSError
 
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = ["clear", "dump", "load", "save"]
+__all__ = ["clear", "dump", "load", "move", "save"]
 
 Progress = Callable[[int], None]
 
@@ -36,12 +36,28 @@ MAX_EMPTY_ROUNDS = 3
 
 
 class _Drain:
-    """Receives until the queue looks empty: the shared loop of clear, dump and save."""
+    """Receives until the queue is empty: the shared loop of clear, dump, save and move.
 
-    def __init__(self, queue: Queue, visibility_timeout: int) -> None:
+    Empty means no visible and no delayed messages (delayed ones are waited for, with long
+    polls). Messages in flight elsewhere are not waited for. If receives keep coming back
+    empty while messages are visible (a FIFO group locked by messages this job holds, as
+    in a dump), the job cannot finish: :class:`~sqs_async.errors.DrainIncomplete`.
+    """
+
+    def __init__(
+        self,
+        queue: Queue,
+        visibility_timeout: int,
+        message_attributes: list[str] | None = None,
+        *,
+        job: str = "drain",
+    ) -> None:
         self.queue = queue
         self.visibility_timeout = visibility_timeout
+        self.message_attributes = message_attributes or []
+        self.job = job
         self.empty_rounds = 0
+        self.done = 0
 
     async def next_batch(self) -> list[Message] | None:
         """The next batch, or ``None`` once the queue is drained."""
@@ -51,16 +67,38 @@ class _Drain:
                 MAX_RECEIVE_MESSAGES,
                 self.visibility_timeout,
                 wait_time_seconds=wait,
-                message_attributes=[],
+                message_attributes=self.message_attributes,
             )
             if batch:
                 self.empty_rounds = 0
                 return batch
-            if await self.queue.count() == 0:
+            attributes = await self.queue.get_attributes(
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"
+            )
+            visible = int(attributes.get("ApproximateNumberOfMessages", 0))
+            delayed = int(attributes.get("ApproximateNumberOfMessagesDelayed", 0))
+            if visible == 0 and delayed == 0:
                 return None
+            if visible == 0:
+                # only delayed messages left: wait for them with full long polls
+                self.empty_rounds = 0
+                batch = await self.queue.get_messages(
+                    MAX_RECEIVE_MESSAGES,
+                    self.visibility_timeout,
+                    wait_time_seconds=MAX_WAIT_TIME_SECONDS,
+                    message_attributes=self.message_attributes,
+                )
+                if batch:
+                    return batch
+                continue
             self.empty_rounds += 1
             if self.empty_rounds > MAX_EMPTY_ROUNDS:
-                return None
+                raise DrainIncomplete(
+                    f"{self.job} of {self.queue.name} stopped after {self.done} messages: about "
+                    f"{visible} more are visible but cannot be received (on a FIFO queue, a "
+                    "group stays locked while its first messages are held)",
+                    done=self.done,
+                )
 
 
 def _unique(batch: list[Message], seen: set[str]) -> list[Message]:
@@ -76,12 +114,13 @@ def _unique(batch: list[Message], seen: set[str]) -> list[Message]:
 
 async def clear(queue: Queue, progress: Progress | None) -> int:
     """Receive and delete until the queue is empty; return how many were deleted."""
-    drain = _Drain(queue, visibility_timeout=60)
+    drain = _Drain(queue, visibility_timeout=60, job="clear")
     deleted: set[str] = set()
     while (batch := await drain.next_batch()) is not None:
         result = await queue.delete_message_batch(batch)
         before = len(deleted)
         deleted.update(e.message.id or "" for e in result.successful)
+        drain.done = len(deleted)
         if progress is not None:
             progress(len(deleted) - before)
     return len(deleted)
@@ -90,7 +129,7 @@ async def clear(queue: Queue, progress: Progress | None) -> int:
 async def dump(queue: Queue, file_name: str, sep: str, progress: Progress | None) -> int:
     """Write each body once to ``file_name``; delete nothing; release everything at the end."""
     held: dict[str, tuple[Message, float]] = {}  # message id -> (latest copy, hold deadline)
-    drain = _Drain(queue, DUMP_HOLD_SECONDS)
+    drain = _Drain(queue, DUMP_HOLD_SECONDS, job="dump")
     fp = await asyncio.to_thread(open, file_name, "w", encoding="utf-8", newline="")
     written = 0
     try:
@@ -106,6 +145,7 @@ async def dump(queue: Queue, file_name: str, sep: str, progress: Progress | None
                 chunk = "".join((sep if written + i else "") + text for i, text in enumerate(texts))
                 await asyncio.to_thread(fp.write, chunk)
                 written += len(texts)
+                drain.done = written
                 if progress is not None:
                     progress(len(texts))
             await _renew(queue, held)
@@ -142,7 +182,7 @@ async def _release(queue: Queue, messages: list[Message]) -> None:
 
 async def save(queue: Queue, fp: IO[str], sep: str, progress: Progress | None) -> int:
     """Write every body to ``fp`` and delete each message once it is written."""
-    drain = _Drain(queue, visibility_timeout=60)
+    drain = _Drain(queue, visibility_timeout=60, job="save")
     seen: set[str] = set()
     written = 0
     while (batch := await drain.next_batch()) is not None:
@@ -154,6 +194,7 @@ async def save(queue: Queue, fp: IO[str], sep: str, progress: Progress | None) -
             await asyncio.to_thread(fp.write, chunk)
             await asyncio.to_thread(fp.flush)
             written += len(fresh)
+            drain.done = written
             if progress is not None:
                 progress(len(fresh))
         await queue.delete_message_batch(batch)  # every copy, written once
@@ -180,6 +221,7 @@ async def load(queue: Queue, fp: IO[str], sep: str, progress: Progress | None) -
             message = queue.message_class()
             message.set_body_encoded(part)
             messages.append(message)
+        positions = {id(m): i for i, m in enumerate(messages)}
         result = await queue.write_batch(messages)
         sent += len(result.successful)
         if progress is not None:
@@ -188,7 +230,47 @@ async def load(queue: Queue, fp: IO[str], sep: str, progress: Progress | None) -
             raise PartialBatchFailure(
                 f"{len(result.failed)} of {len(messages)} messages were refused",
                 succeeded=[e.message_id or "" for e in result.successful],
-                failed=[(str(i), e.error) for i, e in enumerate(result.failed)],
+                failed=[(str(start + positions[id(e.message)]), e.error) for e in result.failed],
                 operation="SendMessageBatch",
             )
     return sent
+
+
+async def move(source: Queue, destination: Queue, progress: Progress | None) -> int:
+    """Drain ``source`` into ``destination``; delete from ``source`` only what was written.
+
+    Messages keep their wire text and message attributes. A message the destination refuses
+    stays in ``source`` (it becomes visible again after the hold).
+
+    Returns:
+        How many messages were moved.
+    """
+    drain = _Drain(source, visibility_timeout=60, message_attributes=["All"], job="move")
+    moved = 0
+    while (batch := await drain.next_batch()) is not None:
+        copies = []
+        for message in batch:
+            copy = destination.message_class()
+            copy.set_body_encoded(message.get_body_encoded())
+            copy.message_attributes = dict(message.message_attributes)
+            copies.append(copy)
+        result = await destination.write_batch(copies)
+        written = {id(entry.message) for entry in result.successful}
+        done = [m for m, c in zip(batch, copies, strict=True) if id(c) in written]
+        refused = [m for m, c in zip(batch, copies, strict=True) if id(c) not in written]
+        if done:
+            await source.delete_message_batch(done)
+            moved += len(done)
+            drain.done = moved
+            if progress is not None:
+                progress(len(done))
+        if refused:
+            await _release(source, refused)
+            raise PartialBatchFailure(
+                f"{len(refused)} messages were refused by {destination.name}; "
+                "they stay in the source queue",
+                succeeded=[m.id or "" for m in done],
+                failed=[(e.message.id or "", e.error) for e in result.failed],
+                operation="SendMessageBatch",
+            )
+    return moved

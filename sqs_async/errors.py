@@ -8,6 +8,7 @@ The tree::
     │   └── MessageTooLarge               body + attributes over the size limit
     ├── QueueNotEmpty                     delete_queue() refused a non-empty queue (force=False)
     ├── MessageDecodeError (ValueError)   a received body the message class cannot decode
+    ├── DrainIncomplete                   clear/dump/save/move could not reach every message
     ├── PartialBatchFailure               .succeeded, .failed: some entries of a batch failed
     ├── TransportError                    no valid response: "it broke"; __cause__ is chained
     │   ├── ConnectError
@@ -52,6 +53,7 @@ __all__ = [
     "ClientClosedError",
     "ConnectError",
     "ConnectTimeout",
+    "DrainIncomplete",
     "InvalidMessageContents",
     "InvalidRequestError",
     "KmsError",
@@ -165,6 +167,18 @@ class MessageDecodeError(SQSError, ValueError):
     def __init__(self, message: str, *, raw: str) -> None:
         super().__init__(message)
         self.raw = raw
+
+
+class DrainIncomplete(SQSError):
+    """A whole-queue job (clear, dump, save, move) could not reach every message.
+
+    Messages stayed visible but could not be received, e.g. a FIFO group locked by the
+    messages a dump holds. ``done`` says how many the job had processed.
+    """
+
+    def __init__(self, message: str, *, done: int) -> None:
+        super().__init__(message)
+        self.done = done
 
 
 class PartialBatchFailure(SQSError):

@@ -8,6 +8,7 @@ specific match wins.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Mapping
 
 import aiohttp
@@ -25,6 +26,8 @@ from ..errors import (
 from .base import Response
 
 __all__ = ["AiohttpTransport"]
+
+_RAW_BODY_LIMIT = 1 << 20
 
 
 class _Lane:
@@ -107,8 +110,10 @@ class AiohttpTransport:
         else:
             await semaphore.acquire()
         try:
+            # aiohttp warns on raw bytes bodies over 1 MiB; a BytesIO keeps Content-Length.
+            data: bytes | io.BytesIO = body if len(body) <= _RAW_BODY_LIMIT else io.BytesIO(body)
             async with lane.session.post(
-                url, data=body, headers=headers, timeout=self._timeout(read_timeout)
+                url, data=data, headers=headers, timeout=self._timeout(read_timeout)
             ) as resp:
                 data = await resp.read()
                 return Response(resp.status, resp.headers, data)

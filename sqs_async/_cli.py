@@ -1,0 +1,368 @@
+"""The ``sqs-async`` command line (also ``python -m sqs_async``).
+
+Layer: the very top; a thin shell over the public API. Global options and environment
+variables follow the AWS CLI (``--endpoint-url``/``AWS_ENDPOINT_URL_SQS``,
+``--region``/``AWS_REGION``, ``--profile``/``AWS_PROFILE``). Exit codes: 0 success, 1 an
+error (one line on stderr), 2 bad usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from . import _bulk
+from ._connection import SQSConnection
+from ._message import Message
+from ._queue import Queue
+from .errors import QueueDoesNotExist, SQSError
+
+__all__ = ["main"]
+
+PROG = "sqs-async"
+
+
+class Progress:
+    """A progress line with count and rate on a terminal; silent when piped."""
+
+    def __init__(self, label: str, stream: IO[str] | None = None, *, enabled: bool | None = None):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.label = label
+        self.count = 0
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, n: int) -> None:
+        self.count += n
+        now = time.monotonic()
+        if self.enabled and now - self._last >= 0.1:
+            self._last = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        rate = self.count / max(now - self.started, 1e-9)
+        self.stream.write(f"\r{self.label}: {self.count:,} messages ({rate:,.0f}/s)")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Draw the final line and end it."""
+        if self.enabled:
+            self._draw(time.monotonic())
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class CLIError(Exception):
+    """An error to print as one line on stderr."""
+
+
+def _attribute(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Amazon SQS from the shell.")
+    parser.add_argument("--endpoint-url", help="SQS endpoint (env AWS_ENDPOINT_URL_SQS)")
+    parser.add_argument("--region", help="AWS region (env AWS_REGION / AWS_DEFAULT_REGION)")
+    parser.add_argument("--profile", help="named AWS profile (env AWS_PROFILE)")
+    parser.add_argument("--output", choices=("text", "json"), default="text")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("queues", help="list queues")
+    p.add_argument("--prefix", default="")
+    p = sub.add_parser("create", help="create a queue")
+    p.add_argument("name")
+    p.add_argument("--visibility-timeout", type=int)
+    p.add_argument("--fifo", action="store_true", help="FIFO queue (adds .fifo to the name)")
+    p.add_argument("--attribute", type=_attribute, action="append", default=[], metavar="K=V")
+    p = sub.add_parser("delete", help="delete a queue (refuses a non-empty one)")
+    p.add_argument("name")
+    p.add_argument("--force", action="store_true", help="delete even if it holds messages")
+    p = sub.add_parser("send", help="send a message (BODY, or - for stdin)")
+    p.add_argument("name")
+    p.add_argument("body", nargs="?", default="-")
+    p.add_argument("--lines", action="store_true", help="send each input line as a message")
+    p.add_argument("--attribute", type=_attribute, action="append", default=[], metavar="K=V")
+    p.add_argument("--group-id")
+    p.add_argument("--deduplication-id")
+    p.add_argument("--delay", type=int)
+    p = sub.add_parser("receive", help="receive messages")
+    p.add_argument("name")
+    p.add_argument("-n", "--number", type=int, default=1)
+    p.add_argument("--wait", type=int, default=0, help="long-poll seconds (0-20)")
+    p.add_argument("--visibility-timeout", type=int)
+    p.add_argument("--delete", action="store_true", help="delete what was received")
+    p = sub.add_parser("tail", help="follow a queue, like tail -f")
+    p.add_argument("name")
+    p.add_argument("--delete", action="store_true", help="delete each message once printed")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--max-messages", type=int, help="exit after this many messages")
+    p.add_argument("--visibility-timeout", type=int, default=30)
+    p.add_argument("--wait", type=int, default=20)
+    p = sub.add_parser("count", help="approximate number of messages")
+    p.add_argument("name")
+    p.add_argument("--all", action="store_true", help="include in-flight and delayed")
+    for command, text in (("purge", "PurgeQueue"), ("clear", "delete every message, counting")):
+        p = sub.add_parser(command, help=text)
+        p.add_argument("name")
+    for command, text in (("dump", "write bodies to FILE"), ("load", "send bodies from FILE")):
+        p = sub.add_parser(command, help=text)
+        p.add_argument("name")
+        p.add_argument("file")
+        p.add_argument("--sep", default="\n", help="separator between bodies (default newline)")
+    p = sub.add_parser("move", help="drain SRC into DST, deleting only what was written")
+    p.add_argument("source")
+    p.add_argument("destination")
+    p = sub.add_parser("demo", help="run the tutorial against an embedded local SQS server")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p = sub.add_parser("bench", help="run the benchmarks (from a source checkout)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+class App:
+    """One command's run: the parsed arguments, the connection, and output."""
+
+    def __init__(self, args: argparse.Namespace, out: IO[str], err: IO[str]) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.json = args.output == "json"
+
+    def connection(self) -> SQSConnection:
+        return SQSConnection(
+            region=self.args.region,
+            endpoint_url=self.args.endpoint_url,
+            profile=self.args.profile or os.environ.get("AWS_PROFILE") or None,
+        )
+
+    def emit(self, text: str, data: Any) -> None:
+        if self.json:
+            self.out.write(json.dumps(data, ensure_ascii=False) + "\n")
+        else:
+            self.out.write(text + "\n")
+
+    def progress(self, label: str) -> Progress:
+        return Progress(label, self.err)
+
+    async def queue(self, conn: SQSConnection, name: str) -> Queue:
+        if name.startswith(("http://", "https://")):
+            return conn.queue(name)
+        queue = await conn.get_queue(name)
+        if queue is None:
+            raise CLIError(f"queue {name!r} does not exist")
+        return queue
+
+    async def run(self) -> int:
+        handler: Callable[[SQSConnection], Any] = getattr(self, f"cmd_{self.args.command}")
+        async with self.connection() as conn:
+            result: int = await handler(conn) or 0
+        return result
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def cmd_queues(self, conn: SQSConnection) -> None:
+        queues = await conn.get_all_queues(self.args.prefix)
+        if self.json:
+            self.emit("", [{"name": q.name, "url": q.url} for q in queues])
+        else:
+            for queue in queues:
+                self.out.write(f"{queue.name}\t{queue.url}\n")
+
+    async def cmd_create(self, conn: SQSConnection) -> None:
+        name = self.args.name
+        if self.args.fifo and not name.endswith(".fifo"):
+            name += ".fifo"
+        queue = await conn.create_queue(
+            name, self.args.visibility_timeout, attributes=dict(self.args.attribute)
+        )
+        self.emit(queue.url, {"name": queue.name, "url": queue.url})
+
+    async def cmd_delete(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        await conn.delete_queue(queue, force=self.args.force)
+        self.emit(f"deleted {queue.name}", {"deleted": queue.url})
+
+    async def cmd_send(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        body = self.args.body
+        if body == "-":
+            body = await asyncio.to_thread(sys.stdin.read)
+        attributes = dict(self.args.attribute) or None
+        if self.args.lines:
+            bodies = [line for line in body.splitlines() if line]
+            messages = [Message(b, message_attributes=attributes) for b in bodies]
+            result = await queue.write_batch(
+                messages, delay_seconds=self.args.delay, group_id=self.args.group_id
+            )
+            for entry in result.failed:
+                self.err.write(f"{PROG}: not sent: {entry.error}\n")
+            ids = [e.message_id for e in result.successful]
+            self.emit("\n".join(i or "" for i in ids), {"sent": ids})
+            if result.failed:
+                raise CLIError(f"{len(result.failed)} of {len(messages)} messages were not sent")
+            return
+        message = await queue.write(
+            Message(body),
+            delay_seconds=self.args.delay,
+            message_attributes=attributes,
+            group_id=self.args.group_id,
+            deduplication_id=self.args.deduplication_id,
+        )
+        self.emit(message.id or "", {"id": message.id, "md5": message.md5})
+
+    def _message_data(self, message: Message) -> dict[str, Any]:
+        attributes = {}
+        for name, value in message.message_attributes.items():
+            attributes[name] = value.get("StringValue", value.get("BinaryValue", b"").hex())
+        return {
+            "id": message.id,
+            "body": message.get_body_encoded(),
+            "attributes": message.attributes,
+            "message_attributes": attributes,
+        }
+
+    def _print_message(self, message: Message, as_json: bool) -> None:
+        if as_json:
+            self.out.write(json.dumps(self._message_data(message), ensure_ascii=False) + "\n")
+        else:
+            self.out.write(message.get_body_encoded() + "\n")
+        self.out.flush()
+
+    async def cmd_receive(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        messages = await queue.get_messages(
+            self.args.number, self.args.visibility_timeout, wait_time_seconds=self.args.wait
+        )
+        for message in messages:
+            self._print_message(message, self.json)
+        if self.args.delete and messages:
+            await queue.delete_message_batch(messages)
+
+    async def cmd_tail(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        seen: set[str] = set()
+        printed = 0
+        limit = self.args.max_messages
+        async with queue.messages(
+            wait_time_seconds=self.args.wait, visibility_timeout=self.args.visibility_timeout
+        ) as stream:
+            async for message in stream:
+                if message.id in seen:  # without --delete a message may come back: once is enough
+                    continue
+                seen.add(message.id or "")
+                self._print_message(message, self.args.json or self.json)
+                if self.args.delete:
+                    await message.delete()
+                printed += 1
+                if limit is not None and printed >= limit:
+                    break
+
+    async def cmd_count(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        count = await queue.count(include_in_flight=self.args.all)
+        self.emit(str(count), {"name": queue.name, "count": count})
+
+    async def cmd_purge(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        await queue.purge()
+        self.emit(f"purged {queue.name}", {"purged": queue.url})
+
+    async def cmd_clear(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        progress = self.progress(f"clear {queue.name}")
+        try:
+            count = await queue.clear(progress=progress)
+        finally:
+            progress.close()
+        self.emit(f"deleted {count} messages", {"deleted": count})
+
+    async def cmd_dump(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        progress = self.progress(f"dump {queue.name}")
+        try:
+            count = await queue.dump(self.args.file, self.args.sep, progress=progress)
+        finally:
+            progress.close()
+        self.emit(f"wrote {count} messages to {self.args.file}", {"written": count})
+
+    async def cmd_load(self, conn: SQSConnection) -> None:
+        queue = await self.queue(conn, self.args.name)
+        progress = self.progress(f"load {queue.name}")
+        try:
+            with open(self.args.file, encoding="utf-8", newline="") as fp:  # noqa: ASYNC230
+                count = await queue.load_from_file(fp, self.args.sep, progress=progress)
+        finally:
+            progress.close()
+        self.emit(f"sent {count} messages", {"sent": count})
+
+    async def cmd_move(self, conn: SQSConnection) -> None:
+        source = await self.queue(conn, self.args.source)
+        destination = await self.queue(conn, self.args.destination)
+        progress = self.progress(f"move {source.name} -> {destination.name}")
+        try:
+            count = await _bulk.move(source, destination, progress)
+        finally:
+            progress.close()
+        self.emit(f"moved {count} messages", {"moved": count})
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from . import _demo
+
+    rest = list(args.rest)
+    if args.endpoint_url and "--endpoint-url" not in rest:
+        rest = ["--endpoint-url", args.endpoint_url, *rest]
+    return _demo.main(rest)
+
+
+def _run_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "__main__.py").is_file():
+        raise CLIError("the benchmarks live in the source repository: run this from a checkout")
+    return subprocess.call([sys.executable, "-m", "benchmarks", *args.rest], cwd=root)
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    """Fail before any network I/O when an input file is missing."""
+    if args.command == "load" and not Path(args.file).is_file():
+        raise CLIError(f"no such file: {args.file}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    out, err = sys.stdout, sys.stderr
+    try:
+        if args.command == "demo":
+            return _run_demo(args)
+        if args.command == "bench":
+            return _run_bench(args)
+        _check_files(args)
+        return asyncio.run(App(args, out, err).run())
+    except KeyboardInterrupt:
+        err.write(f"{PROG}: interrupted\n")
+        return 130
+    except QueueDoesNotExist as exc:
+        err.write(f"{PROG}: error: the queue does not exist ({exc.message or exc.code})\n")
+        return 1
+    except (CLIError, SQSError, OSError) as exc:
+        err.write(f"{PROG}: error: {exc}\n")
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
