@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("source")
     p.add_argument("destination")
     p = sub.add_parser("demo", help="run the tutorial against an embedded local SQS server")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.add_argument("--endpoint-url", dest="demo_endpoint_url", help="use this server instead")
     p = sub.add_parser("bench", help="run the benchmarks (from a source checkout)")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     return parser
@@ -321,10 +321,8 @@ class App:
 def _run_demo(args: argparse.Namespace) -> int:
     from . import _demo
 
-    rest = list(args.rest)
-    if args.endpoint_url and "--endpoint-url" not in rest:
-        rest = ["--endpoint-url", args.endpoint_url, *rest]
-    return _demo.main(rest)
+    endpoint = args.demo_endpoint_url or args.endpoint_url
+    return _demo.main(["--endpoint-url", endpoint] if endpoint else [])
 
 
 def _run_bench(args: argparse.Namespace) -> int:

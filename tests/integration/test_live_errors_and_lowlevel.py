@@ -112,15 +112,6 @@ async def test_a_large_message_is_accepted_by_the_server(new_queue: QueueFactory
     assert received.get_body() == body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: a message at the 1 MiB limit makes a request body over aiohttp's "
-        "TOO_LARGE_BYTES_BODY (2**20), so AiohttpTransport.request (data=body as raw bytes) "
-        "emits ResourceWarning 'Sending a large body directly with raw bytes...' on every such "
-        "send; under warnings-as-errors (this project's pytest config) the send fails"
-    ),
-)
 async def test_a_message_at_the_size_limit_is_sent_without_warnings(
     new_queue: QueueFactory,
 ) -> None:
