@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import logging
 import os
 import time
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import yarl
 
@@ -30,9 +31,8 @@ from ._config import (
     Timeouts,
 )
 from ._protocol.checksums import md5_of_attributes, md5_of_body
-from ._protocol.codec import decode_response, encode_request, parse_error
-from ._protocol.operations import TARGET_PREFIX
 from ._protocol.validate import validate_request
+from ._protocol.wire import JSON, WireProtocol, rejects_json
 from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
 from ._signing.credentials import CredentialProvider, resolve_region, resolve_region_nowait
 from ._signing.sigv4 import SigV4Signer
@@ -50,7 +50,20 @@ from .errors import (
 __all__ = ["Client", "ClientState"]
 
 _VERSION = "0.1.0"
-_CONTENT_TYPE = "application/x-amz-json-1.0"
+Protocol = Literal["json", "query", "auto"]
+
+
+log = logging.getLogger("sqs_async")
+
+
+class _SwitchProtocol(Exception):
+    """Internal: the server rejected JSON 1.0; resend the request with the query protocol."""
+
+
+def _query_protocol() -> WireProtocol:
+    from ._protocol.query import QueryProtocol
+
+    return QueryProtocol()
 
 
 class ClientState(enum.Enum):
@@ -89,8 +102,13 @@ class Client:
         retry: RetryPolicy | None = None,
         limits: Limits | None = None,
         verify_checksums: bool = True,
+        protocol: Protocol = "json",
         transport: Transport | None = None,
     ) -> None:
+        if protocol not in ("json", "query", "auto"):
+            raise ValueError(f"protocol must be 'json', 'query' or 'auto', not {protocol!r}")
+        self.protocol = protocol
+        self._wire: WireProtocol = _query_protocol() if protocol == "query" else JSON
         self.config = ClientConfig(
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
@@ -124,7 +142,6 @@ class Client:
         self._entered = False
         self._open_lock: asyncio.Lock | None = None
         self._background: set[asyncio.Task[Any]] = set()
-        self._headers: dict[str, dict[str, str]] = {}
         self._quota = RetryQuota()
         self._limiter = AdaptiveRateLimiter() if self.config.retry.mode == "adaptive" else None
 
@@ -240,24 +257,14 @@ class Client:
 
     # -- the pipeline ---------------------------------------------------------------------
 
-    def _headers_for(self, operation: str) -> dict[str, str]:
-        headers = self._headers.get(operation)
-        if headers is None:
-            headers = {
-                "Content-Type": _CONTENT_TYPE,
-                "X-Amz-Target": TARGET_PREFIX + operation,
-                "x-amzn-query-mode": "true",
-            }
-            self._headers[operation] = headers
-        return headers
-
     async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Send one operation, with retries; return the parsed response."""
         if self._state is not ClientState.OPENED:
             await self.open()
         config = self.config
         validate_request(operation, params, config.limits.max_message_bytes)
-        body = encode_request(operation, params)
+        wire = self._wire
+        body = wire.encode(operation, params)
         read_timeout = config.timeouts.read
         long_poll = False
         if operation == "ReceiveMessage":
@@ -265,15 +272,23 @@ class Client:
             if wait:
                 long_poll = True
                 read_timeout = max(read_timeout, wait + LONG_POLL_READ_MARGIN)
-        headers = self._headers_for(operation)
+        headers = wire.headers(operation)
         retry = config.retry
         spent = 0
         attempt = 0
         while True:
             attempt += 1
             try:
-                result = await self._attempt(operation, headers, body, read_timeout, long_poll)
+                result = await self._attempt(
+                    wire, operation, headers, body, read_timeout, long_poll
+                )
                 break
+            except _SwitchProtocol:
+                wire = self._wire
+                body = wire.encode(operation, params)
+                headers = wire.headers(operation)
+                attempt -= 1
+                continue
             except SQSError as exc:
                 exc.operation = operation
                 if not type(exc).retriable or attempt >= retry.max_attempts:
@@ -290,6 +305,7 @@ class Client:
 
     async def _attempt(
         self,
+        wire: WireProtocol,
         operation: str,
         headers: dict[str, str],
         body: bytes,
@@ -318,8 +334,17 @@ class Client:
         if response.status == 200:
             if limiter is not None:
                 limiter.on_response(time.monotonic(), throttled=False)
-            return decode_response(operation, response.body)
-        info = parse_error(response.status, response.headers, response.body)
+            return wire.decode(operation, response.body)
+        info = wire.error(response.status, response.headers, response.body)
+        if (
+            self.protocol == "auto"
+            and wire is JSON
+            and rejects_json(response.status, info, response.body)
+        ):
+            if self._wire is JSON:
+                log.info("%s does not speak AWS JSON 1.0; using the query protocol", self._url)
+                self._wire = _query_protocol()
+            raise _SwitchProtocol
         cls = for_code(info.code, response.status)
         if limiter is not None:
             limiter.on_response(time.monotonic(), throttled=issubclass(cls, ThrottledError))

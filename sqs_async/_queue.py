@@ -7,6 +7,8 @@ Whole-queue jobs that read many messages (``clear``, ``dump``, ``save_to_file``)
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -19,7 +21,7 @@ from ._message import Message, to_wire_attributes
 from ._protocol.batches import split_batches
 from ._protocol.codec import dumps
 from ._protocol.validate import check_range, entry_size
-from .errors import ServiceError, ValidationError, for_code
+from .errors import SQSError, ValidationError, for_code
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -44,7 +46,7 @@ class FailedEntry:
     """A batch entry that failed, with the service's reason."""
 
     message: Message
-    error: ServiceError
+    error: SQSError
     sender_fault: bool = True
 
     @property
@@ -273,9 +275,11 @@ class Queue:
             entries.append(entry)
         results = BatchResults()
         for batch in split_batches(sizes, limit):
-            results.extend(
-                await self._send_batch([items[i][0] for i in batch], [entries[i] for i in batch])
-            )
+            chunk = [items[i][0] for i in batch]
+            try:
+                results.extend(await self._send_batch(chunk, [entries[i] for i in batch]))
+            except SQSError as exc:  # the whole call failed: every entry of it failed
+                results.failed.extend(FailedEntry(m, exc, sender_fault=False) for m in chunk)
         return results
 
     def _batch_item(self, item: Any) -> tuple[Message, int | None, dict[str, Any] | None]:
@@ -346,14 +350,20 @@ class Queue:
         if receive_request_attempt_id is not None:
             params["ReceiveRequestAttemptId"] = receive_request_attempt_id
         received: list[Message] = []
-        while len(received) < num_messages:
-            want = min(MAX_RECEIVE_MESSAGES, num_messages - len(received))
-            params["MaxNumberOfMessages"] = want
-            batch = await self.receive_raw(params)
-            received.extend(batch)
-            if len(batch) < want:
-                break
-            params["WaitTimeSeconds"] = 0
+        try:
+            while len(received) < num_messages:
+                want = min(MAX_RECEIVE_MESSAGES, num_messages - len(received))
+                params["MaxNumberOfMessages"] = want
+                batch = await self.receive_raw(params)
+                received.extend(batch)
+                if len(batch) < want:
+                    break
+                params["WaitTimeSeconds"] = 0
+        except BaseException:
+            if received:  # do not strand what earlier rounds received: release it at once
+                with contextlib.suppress(SQSError):
+                    await asyncio.shield(self.change_message_visibility_batch(received, 0))
+            raise
         return received
 
     async def receive_raw(self, params: dict[str, Any]) -> list[Message]:
@@ -448,9 +458,13 @@ class Queue:
         for start in range(0, len(pairs), MAX_BATCH_ENTRIES):
             chunk = pairs[start : start + MAX_BATCH_ENTRIES]
             entries = [dict(entry, Id=str(i)) for i, (_, entry) in enumerate(chunk)]
-            result = await self.connection._call(
-                operation, {"QueueUrl": self.url, "Entries": entries}
-            )
+            try:
+                result = await self.connection._call(
+                    operation, {"QueueUrl": self.url, "Entries": entries}
+                )
+            except SQSError as exc:  # the whole call failed: every entry of it failed
+                results.failed.extend(FailedEntry(m, exc, sender_fault=False) for m, _ in chunk)
+                continue
             for item in result.get("Successful", ()):
                 message = chunk[int(item["Id"])][0]
                 results.successful.append(SuccessfulEntry(message, message.id))

@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable
 
 from ._config import RetryPolicy
-from .errors import ReadTimeout, SQSError
+from .errors import ConnectTimeout, ReadTimeout, SQSError
 
 __all__ = ["AdaptiveRateLimiter", "RetryQuota", "backoff_delay", "is_retriable"]
 
@@ -47,7 +47,7 @@ class RetryQuota:
 
     def acquire(self, exc: BaseException) -> int | None:
         """Take the cost of retrying after ``exc``; ``None`` when the quota is empty."""
-        cost = TIMEOUT_RETRY_COST if isinstance(exc, ReadTimeout) else RETRY_COST
+        cost = TIMEOUT_RETRY_COST if isinstance(exc, ReadTimeout | ConnectTimeout) else RETRY_COST
         if cost > self.available:
             return None
         self.available -= cost

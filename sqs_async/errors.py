@@ -194,7 +194,7 @@ class PartialBatchFailure(SQSError):
         message: str,
         *,
         succeeded: list[str],
-        failed: list[tuple[str, ServiceError]],
+        failed: list[tuple[str, SQSError]],
         operation: str | None = None,
     ) -> None:
         super().__init__(message, operation=operation)
@@ -419,6 +419,10 @@ def for_code(code: str, status: int | None = None) -> type[ServiceError]:
     cls = _CODES.get(name)
     if cls is not None:
         return cls
+    if name.startswith(
+        "KMS."
+    ):  # legacy query codes: KMS.ThrottlingException, KMS.NotFoundException...
+        return ThrottledError if "Throttling" in name else KmsError
     if status is not None and status >= 500:
         return ServiceUnavailable
     return UnknownServiceError

@@ -8,6 +8,7 @@ the service counts them.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -49,6 +50,7 @@ _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # Group and deduplication ids: alphanumerics and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~).
 _ID_CHARS = re.compile(r"[!-~]+")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RESERVED_PREFIXES = ("aws.", "amazon.")
 
 _QUEUE_ATTRIBUTE_RANGES: dict[str, tuple[int, int]] = {
@@ -159,10 +161,10 @@ def _value_size(value: Mapping[str, Any], field: str, name: str) -> int:
         raise ValidationError(f"{field}[{name!r}]: a {base} attribute needs a non-empty string")
     check_body(text, f"{field}[{name!r}]")
     if base == "Number":
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            number = Decimal("NaN")
+        number = Decimal("NaN")
+        if _NUMBER.fullmatch(text):
+            with contextlib.suppress(InvalidOperation):
+                number = Decimal(text)
         if not number.is_finite():
             raise ValidationError(f"{field}[{name!r}]: {text!r} is not a number")
     return size + _utf8_len(text)
@@ -204,8 +206,8 @@ def entry_size(entry: Mapping[str, Any], limit: int, field: str = "MessageBody")
     if attributes:
         size += check_attributes(attributes)
     system = entry.get("MessageSystemAttributes")
-    if system:
-        size += check_attributes(system, "MessageSystemAttributes")
+    if system:  # checked, but system attributes do not count towards the size limit
+        check_attributes(system, "MessageSystemAttributes")
     if size > limit:
         raise MessageTooLarge(
             f"message is {size} bytes (body and attributes); the limit is {limit} bytes"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sqs_async._cli import Progress
+from sqs_async.local import QueueNameFactory
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +49,7 @@ def cli(sqs_endpoint: str, tmp_path: Path) -> CLI:
     return CLI(sqs_endpoint, tmp_path)
 
 
-def test_create_list_count_delete(cli: CLI, sqs_queue_name) -> None:
+def test_create_list_count_delete(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     name = sqs_queue_name()
     url = cli("create", name, "--visibility-timeout", "5").stdout.strip()
     assert url.endswith("/" + name)
@@ -63,7 +64,7 @@ def test_create_list_count_delete(cli: CLI, sqs_queue_name) -> None:
     assert cli("queues", "--prefix", name).stdout == ""
 
 
-def test_missing_queue_is_one_line_and_nonzero(cli: CLI, sqs_queue_name) -> None:
+def test_missing_queue_is_one_line_and_nonzero(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     result = cli("count", sqs_queue_name(), check=False)
     assert result.returncode == 1
     assert result.stdout == ""
@@ -78,7 +79,7 @@ def test_usage_error_exits_2(cli: CLI) -> None:
     assert "usage:" in result.stderr
 
 
-def test_send_lines_receive_and_delete(cli: CLI, sqs_queue_name) -> None:
+def test_send_lines_receive_and_delete(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     name = sqs_queue_name()
     cli("create", name)
     sent = cli("--output", "json", "send", name, "--lines", stdin="one\ntwo\nthree\n")
@@ -88,7 +89,7 @@ def test_send_lines_receive_and_delete(cli: CLI, sqs_queue_name) -> None:
     assert cli("count", name, "--all").stdout.strip() == "0"
 
 
-def test_fifo_send_with_group(cli: CLI, sqs_queue_name) -> None:
+def test_fifo_send_with_group(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     name = sqs_queue_name()
     url = cli("create", name, "--fifo", "--attribute", "ContentBasedDeduplication=true").stdout
     assert url.strip().endswith(".fifo")
@@ -98,7 +99,7 @@ def test_fifo_send_with_group(cli: CLI, sqs_queue_name) -> None:
     assert out == ["first", "second"]
 
 
-def test_tail_json_with_delete_and_limit(cli: CLI, sqs_queue_name) -> None:
+def test_tail_json_with_delete_and_limit(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     name = sqs_queue_name()
     cli("create", name)
     cli("send", name, "--lines", stdin="a\nb\n")
@@ -109,7 +110,7 @@ def test_tail_json_with_delete_and_limit(cli: CLI, sqs_queue_name) -> None:
     assert cli("count", name, "--all").stdout.strip() == "0"
 
 
-def test_dump_load_clear_purge(cli: CLI, sqs_queue_name, tmp_path: Path) -> None:
+def test_dump_load_clear_purge(cli: CLI, sqs_queue_name: QueueNameFactory, tmp_path: Path) -> None:
     source, target = sqs_queue_name(), sqs_queue_name()
     cli("create", source)
     cli("create", target)
@@ -127,7 +128,7 @@ def test_dump_load_clear_purge(cli: CLI, sqs_queue_name, tmp_path: Path) -> None
     assert cli("count", source, "--all").stdout.strip() == "0"
 
 
-def test_load_missing_file(cli: CLI, sqs_queue_name, tmp_path: Path) -> None:
+def test_load_missing_file(cli: CLI, sqs_queue_name: QueueNameFactory, tmp_path: Path) -> None:
     name = sqs_queue_name()
     cli("create", name)
     result = cli("load", name, str(tmp_path / "absent.txt"), check=False)
@@ -135,7 +136,7 @@ def test_load_missing_file(cli: CLI, sqs_queue_name, tmp_path: Path) -> None:
     assert "no such file" in result.stderr
 
 
-def test_move_deletes_only_what_was_written(cli: CLI, sqs_queue_name) -> None:
+def test_move_deletes_only_what_was_written(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     source, target = sqs_queue_name(), sqs_queue_name()
     cli("create", source)
     cli("create", target)

@@ -1,0 +1,64 @@
+"""Every docs/examples/*.py runs against the local SQS server, as the tutorial shows it.
+
+Each example is an ``async def main(endpoint_url)`` that asserts its own outcome, so a broken
+example (or a library change that breaks the tutorial) fails here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES_DIR = ROOT / "docs" / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("[0-9][0-9]_*.py"))
+TUTORIAL = ROOT / "docs" / "tutorial.md"
+SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
+
+
+def load_example(path: Path) -> ModuleType:
+    """Import an example by path (its file name is not a valid module name)."""
+    spec = importlib.util.spec_from_file_location(f"sqs_async_example_{path.stem}", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_examples_exist() -> None:
+    assert len(EXAMPLES) >= 14
+
+
+def test_tutorial_includes_every_example_once() -> None:
+    included = SNIPPET.findall(TUTORIAL.read_text(encoding="utf-8"))
+    assert sorted(included) == [f"docs/examples/{p.name}" for p in EXAMPLES]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+async def test_example(path: Path, sqs_endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
+    module = load_example(path)
+    await module.main(sqs_endpoint)
+    assert capsys.readouterr().out.strip(), "an example prints what it does"
+
+
+@pytest.mark.integration
+def test_example_runs_standalone() -> None:
+    """``python docs/examples/NN_name.py`` starts its own local server (``local_sqs()``)."""
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES[0])],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "both connections closed" in result.stdout
