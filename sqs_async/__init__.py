@@ -13,6 +13,7 @@ Example::
 """
 
 from ._batching import BatchWriter
+from ._client import ClientState
 from ._config import ClientConfig, Limits, RetryPolicy, Timeouts
 from ._connection import SQSConnection, connect_sqs
 from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, MessageStream
@@ -76,6 +77,7 @@ __all__ = [
     "ChecksumMismatch",
     "ClientClosedError",
     "ClientConfig",
+    "ClientState",
     "ConnectError",
     "ConnectTimeout",
     "Consumer",

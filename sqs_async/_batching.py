@@ -163,7 +163,11 @@ def _results(
 
 
 class DeleteBatcher(Batcher[str, dict[str, Any]]):
-    """DeleteMessageBatch behind single ``submit(receipt_handle)`` calls."""
+    """DeleteMessageBatch behind single ``submit(receipt_handle)`` calls.
+
+    Callers pass non-empty receipt handles; the entry ids are ours, so the batch call skips
+    the client's validation.
+    """
 
     def __init__(self, queue: Queue, *, linger: float = DEFAULT_LINGER) -> None:
         self._queue = queue
@@ -172,13 +176,16 @@ class DeleteBatcher(Batcher[str, dict[str, Any]]):
     async def _delete(self, handles: list[str]) -> list[dict[str, Any] | BaseException]:
         entries = [{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(handles)]
         result = await self._queue.connection._call(
-            "DeleteMessageBatch", {"QueueUrl": self._queue.url, "Entries": entries}
+            "DeleteMessageBatch", {"QueueUrl": self._queue.url, "Entries": entries}, validated=True
         )
         return _results(result, len(handles), "DeleteMessageBatch")
 
 
 class VisibilityBatcher(Batcher[tuple[str, int], dict[str, Any]]):
-    """ChangeMessageVisibilityBatch behind single ``submit((handle, seconds))`` calls."""
+    """ChangeMessageVisibilityBatch behind single ``submit((handle, seconds))`` calls.
+
+    Callers pass non-empty receipt handles and timeouts already checked to be in range.
+    """
 
     def __init__(self, queue: Queue, *, linger: float = DEFAULT_LINGER) -> None:
         self._queue = queue
@@ -190,7 +197,9 @@ class VisibilityBatcher(Batcher[tuple[str, int], dict[str, Any]]):
             for i, (h, t) in enumerate(items)
         ]
         result = await self._queue.connection._call(
-            "ChangeMessageVisibilityBatch", {"QueueUrl": self._queue.url, "Entries": entries}
+            "ChangeMessageVisibilityBatch",
+            {"QueueUrl": self._queue.url, "Entries": entries},
+            validated=True,
         )
         return _results(result, len(items), "ChangeMessageVisibilityBatch")
 
@@ -271,9 +280,18 @@ class BatchWriter:
                 entry["Id"] = str(position)
                 wire.append(entry)
             self.calls += 1
-            result = await self.queue.connection._call(
-                "SendMessageBatch", {"QueueUrl": self.queue.url, "Entries": wire}
-            )
+            try:
+                result = await self.queue.connection._call(
+                    "SendMessageBatch",
+                    {"QueueUrl": self.queue.url, "Entries": wire},
+                    validated=True,
+                )
+            except SQSError as exc:
+                if attempt == 0:
+                    raise  # nothing was sent: every caller gets the error
+                for index in todo:  # a retry failed: only the retried entries fail
+                    results[index] = exc
+                break
             outcome = _results(result, len(todo), "SendMessageBatch")
             retry = []
             for position, index in enumerate(todo):

@@ -22,7 +22,7 @@ from . import _bulk
 from ._connection import SQSConnection
 from ._message import Message
 from ._queue import Queue
-from .errors import QueueDoesNotExist, SQSError
+from .errors import QueueDoesNotExist, QueueNotEmpty, SQSError
 
 __all__ = ["main"]
 
@@ -126,8 +126,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("destination")
     p = sub.add_parser("demo", help="run the tutorial against an embedded local SQS server")
     p.add_argument("--endpoint-url", dest="demo_endpoint_url", help="use this server instead")
-    p = sub.add_parser("bench", help="run the benchmarks (from a source checkout)")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
+    sub.add_parser(
+        "bench",
+        help="run the benchmarks (from a source checkout); options go to python -m benchmarks",
+        add_help=False,
+    )
     return parser
 
 
@@ -191,7 +194,10 @@ class App:
 
     async def cmd_delete(self, conn: SQSConnection) -> None:
         queue = await self.queue(conn, self.args.name)
-        await conn.delete_queue(queue, force=self.args.force)
+        try:
+            await conn.delete_queue(queue, force=self.args.force)
+        except QueueNotEmpty as exc:
+            raise CLIError(f"{exc.message.partition(';')[0]}; use --force to delete it") from exc
         self.emit(f"deleted {queue.name}", {"deleted": queue.url})
 
     async def cmd_send(self, conn: SQSConnection) -> None:
@@ -201,6 +207,8 @@ class App:
             body = await asyncio.to_thread(sys.stdin.read)
         attributes = dict(self.args.attribute) or None
         if self.args.lines:
+            if self.args.deduplication_id:
+                raise CLIError("--deduplication-id cannot apply to --lines (one id per message)")
             bodies = [line for line in body.splitlines() if line]
             messages = [Message(b, message_attributes=attributes) for b in bodies]
             result = await queue.write_batch(
@@ -253,21 +261,35 @@ class App:
     async def cmd_tail(self, conn: SQSConnection) -> None:
         queue = await self.queue(conn, self.args.name)
         seen: set[str] = set()
-        printed = 0
         limit = self.args.max_messages
+        as_json = self.args.json or self.json
+
+        async def show(message: Message) -> bool:
+            """Print a message once; return whether the limit is reached."""
+            if message.id in seen:  # without --delete a message may come back: once is enough
+                return False
+            seen.add(message.id or "")
+            self._print_message(message, as_json)
+            if self.args.delete:
+                await message.delete()
+            return limit is not None and len(seen) >= limit
+
+        if limit is not None:
+            # Receive no further ahead than the limit, so no long poll is left running.
+            while True:
+                batch = await queue.get_messages(
+                    min(10, limit - len(seen)),
+                    self.args.visibility_timeout,
+                    wait_time_seconds=self.args.wait,
+                )
+                for message in batch:
+                    if await show(message):
+                        return
         async with queue.messages(
             wait_time_seconds=self.args.wait, visibility_timeout=self.args.visibility_timeout
         ) as stream:
             async for message in stream:
-                if message.id in seen:  # without --delete a message may come back: once is enough
-                    continue
-                seen.add(message.id or "")
-                self._print_message(message, self.args.json or self.json)
-                if self.args.delete:
-                    await message.delete()
-                printed += 1
-                if limit is not None and printed >= limit:
-                    break
+                await show(message)
 
     async def cmd_count(self, conn: SQSConnection) -> None:
         queue = await self.queue(conn, self.args.name)
@@ -325,13 +347,13 @@ def _run_demo(args: argparse.Namespace) -> int:
     return _demo.main(["--endpoint-url", endpoint] if endpoint else [])
 
 
-def _run_bench(args: argparse.Namespace) -> int:
+def _run_bench(rest: Sequence[str]) -> int:
     import subprocess
 
     root = Path(__file__).resolve().parent.parent
     if not (root / "benchmarks" / "__main__.py").is_file():
         raise CLIError("the benchmarks live in the source repository: run this from a checkout")
-    return subprocess.call([sys.executable, "-m", "benchmarks", *args.rest], cwd=root)
+    return subprocess.call([sys.executable, "-m", "benchmarks", *rest], cwd=root)
 
 
 def _check_files(args: argparse.Namespace) -> None:
@@ -342,13 +364,18 @@ def _check_files(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     out, err = sys.stdout, sys.stderr
+    if argv[:1] == ["bench"]:  # every option after it belongs to python -m benchmarks
+        try:
+            return _run_bench(argv[1:])
+        except CLIError as exc:
+            err.write(f"{PROG}: error: {exc}\n")
+            return 1
+    args = _parser().parse_args(argv)
     try:
         if args.command == "demo":
             return _run_demo(args)
-        if args.command == "bench":
-            return _run_bench(args)
         _check_files(args)
         return asyncio.run(App(args, out, err).run())
     except KeyboardInterrupt:

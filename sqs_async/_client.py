@@ -25,6 +25,7 @@ from ._config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_POLL_CONNECTIONS,
     LONG_POLL_READ_MARGIN,
+    MAX_WAIT_TIME_SECONDS,
     ClientConfig,
     Limits,
     RetryPolicy,
@@ -233,7 +234,8 @@ class Client:
             if self._background:
                 await asyncio.wait(
                     set(self._background),
-                    timeout=self.config.timeouts.read + LONG_POLL_READ_MARGIN,
+                    timeout=max(self.config.timeouts.read, MAX_WAIT_TIME_SECONDS)
+                    + LONG_POLL_READ_MARGIN,
                 )
         finally:
             self._state = ClientState.CLOSED  # no new request starts from here on
@@ -257,12 +259,19 @@ class Client:
 
     # -- the pipeline ---------------------------------------------------------------------
 
-    async def _call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Send one operation, with retries; return the parsed response."""
+    async def _call(
+        self, operation: str, params: Mapping[str, Any], *, validated: bool = False
+    ) -> dict[str, Any]:
+        """Send one operation, with retries; return the parsed response.
+
+        ``validated``: the caller built ``params`` itself and already checked every limit
+        (batch entries with our own ids), so the checks are not run twice.
+        """
         if self._state is not ClientState.OPENED:
             await self.open()
         config = self.config
-        validate_request(operation, params, config.limits.max_message_bytes)
+        if not validated:
+            validate_request(operation, params, config.limits.max_message_bytes)
         wire = self._wire
         body = wire.encode(operation, params)
         read_timeout = config.timeouts.read

@@ -333,9 +333,10 @@ class Consumer:
     async def _shutdown(self) -> None:
         fetcher = self._fetcher
         self.stop()
+        # Steps 1-2 (module docstring): release what no handler started, at once.
         waiting = [m for queue in self._waiting.values() for m in queue]
         self._waiting.clear()
-        await fetcher.release(waiting)
+        await fetcher.release(waiting + fetcher.take_buffered())
         running = list(self._running)
         if running:
             _, pending = await asyncio.wait(running, timeout=self.drain_timeout)

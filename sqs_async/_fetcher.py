@@ -27,9 +27,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._batching import DeleteBatcher, VisibilityBatcher
-from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES
+from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
 from ._leases import Lease, LeaseManager
 from ._message import Message
+from ._protocol.validate import check_range
 from .errors import (
     AuthError,
     ClientClosedError,
@@ -45,6 +46,7 @@ __all__ = ["ConsumerHooks", "Fetcher"]
 
 log = logging.getLogger("sqs_async")
 
+DEFAULT_ATTRIBUTES = ("ApproximateReceiveCount", "MessageGroupId", "SequenceNumber")
 FATAL_ERRORS = (QueueDoesNotExist, AuthError, ValidationError, ClientClosedError)
 MAX_POLL_BACKOFF = 20.0
 SHUTDOWN_TIMEOUT = 30.0
@@ -136,7 +138,10 @@ class Fetcher:
         self._params: dict[str, Any] = {
             "QueueUrl": queue.url,
             "WaitTimeSeconds": wait_time_seconds,
-            "MessageSystemAttributeNames": list(attributes) if attributes is not None else ["All"],
+            # What the consumer itself needs (retry backoff, FIFO groups) unless told otherwise.
+            "MessageSystemAttributeNames": (
+                list(attributes) if attributes is not None else list(DEFAULT_ATTRIBUTES)
+            ),
             "MessageAttributeNames": (
                 list(message_attributes) if message_attributes is not None else ["All"]
             ),
@@ -218,8 +223,7 @@ class Fetcher:
                 for task in pollers:
                     task.cancel()
                 await asyncio.gather(*pollers, return_exceptions=True)
-                await self.release([m for m, _ in self._buffer])
-                self._buffer.clear()
+                await self.release(self.take_buffered())
                 for batcher in (self._deletes, self._visibility):
                     if batcher is not None:
                         await batcher.aclose()
@@ -358,6 +362,12 @@ class Fetcher:
             self._window_start = now
             self._window_count = 0
 
+    def take_buffered(self) -> list[Message]:
+        """Empty the buffer and return what it held (to release at shutdown)."""
+        messages = [m for m, _ in self._buffer]
+        self._buffer.clear()
+        return messages
+
     def finish(self, message: Message) -> Lease | None:
         """Stop renewing a message taken with ``keep_lease``."""
         return self.leases.remove(message) if self.leases is not None else None
@@ -399,6 +409,9 @@ class Fetcher:
 
     async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Change a message's visibility, batched; 0 releases it from our hold."""
+        check_range("visibility_timeout", visibility_timeout, 0, MAX_VISIBILITY_TIMEOUT)
+        if not message.receipt_handle:
+            raise ValidationError("the message has no receipt handle: it was not received")
         if self.leases is not None:
             if visibility_timeout == 0:
                 self.leases.remove(message)

@@ -186,7 +186,13 @@ class Message:
     @classmethod
     def from_wire(cls, wire: Mapping[str, Any], queue: Queue | None = None) -> Message:
         """Build a message of this class from one ``ReceiveMessage`` result entry."""
-        message = cls()
+        if cls.__init__ in _PLAIN_INITS:
+            # Hot path (every received message): every slot is set below, so skip __init__.
+            message = cls.__new__(cls)
+            message._owner = None
+        else:  # a subclass with its own __init__ gets to run it
+            message = cls()
+        attributes = wire.get("Attributes") or {}
         message.queue = queue
         message._text = wire.get("Body", "")
         message._body = _UNSET
@@ -194,9 +200,9 @@ class Message:
         message.receipt_handle = wire.get("ReceiptHandle")
         message.md5 = wire.get("MD5OfBody")
         message.md5_message_attributes = wire.get("MD5OfMessageAttributes")
-        message.attributes = wire.get("Attributes") or {}
+        message.attributes = attributes
         message.message_attributes = wire.get("MessageAttributes") or {}
-        message.sequence_number = message.attributes.get("SequenceNumber")
+        message.sequence_number = attributes.get("SequenceNumber")
         return message
 
 
@@ -335,6 +341,9 @@ class MHMessage(Message):
         """Add or replace keys."""
         self._dict().update(other)
         self._text = None
+
+
+_PLAIN_INITS = (Message.__init__, MHMessage.__init__)
 
 
 def to_wire_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:

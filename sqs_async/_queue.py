@@ -191,9 +191,8 @@ class Queue:
         deduplication_id: str | None,
     ) -> dict[str, Any]:
         entry: dict[str, Any] = {"MessageBody": message.get_body_encoded()}
-        attributes = message_attributes if message_attributes is not None else None
-        if attributes is not None:
-            message.message_attributes = to_wire_attributes(attributes)
+        if message_attributes is not None:
+            message.message_attributes = to_wire_attributes(message_attributes)
         if message.message_attributes:
             entry["MessageAttributes"] = message.message_attributes
         if delay_seconds is not None:
@@ -276,10 +275,15 @@ class Queue:
         results = BatchResults()
         for batch in split_batches(sizes, limit):
             chunk = [items[i][0] for i in batch]
+            wire = []
+            for position, index in enumerate(batch):
+                entry = entries[index]
+                entry["Id"] = str(position)  # our own ids: positions, never MessageIds
+                wire.append(entry)
             try:
-                results.extend(await self._send_batch(chunk, [entries[i] for i in batch]))
+                results.extend(await self._send_batch(chunk, wire))
             except SQSError as exc:  # the whole call failed: every entry of it failed
-                results.failed.extend(FailedEntry(m, exc, sender_fault=False) for m in chunk)
+                results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m in chunk)
         return results
 
     def _batch_item(self, item: Any) -> tuple[Message, int | None, dict[str, Any] | None]:
@@ -293,9 +297,9 @@ class Queue:
     async def _send_batch(
         self, messages: Sequence[Message], entries: list[dict[str, Any]]
     ) -> BatchResults:
-        wire = [dict(entry, Id=str(i)) for i, entry in enumerate(entries)]
+        # Entries were checked one by one and split within the limits by write_batch.
         result = await self.connection._call(
-            "SendMessageBatch", {"QueueUrl": self.url, "Entries": wire}
+            "SendMessageBatch", {"QueueUrl": self.url, "Entries": entries}, validated=True
         )
         out = BatchResults()
         for item in result.get("Successful", ()):
@@ -330,7 +334,8 @@ class Queue:
             num_messages: How many at most (1 or more).
             visibility_timeout: Seconds they stay invisible (default: the queue's).
             wait_time_seconds: Long-poll up to this many seconds (0 to 20) for the first.
-            attributes: System attributes to return (default ``["All"]``).
+            attributes: System attributes to return (default ``["All"]``; ``[]`` asks for
+                none, which makes responses smaller and faster to read).
             message_attributes: Message attributes to return (default ``["All"]``).
             receive_request_attempt_id: FIFO: retry a receive and get the same messages.
         """
@@ -338,11 +343,13 @@ class Queue:
             raise ValidationError(f"num_messages must be a positive int, not {num_messages!r}")
         params: dict[str, Any] = {
             "QueueUrl": self.url,
-            "MessageSystemAttributeNames": list(attributes) if attributes is not None else ["All"],
             "MessageAttributeNames": (
                 list(message_attributes) if message_attributes is not None else ["All"]
             ),
         }
+        system = ["All"] if attributes is None else list(attributes)
+        if system:
+            params["MessageSystemAttributeNames"] = system
         if visibility_timeout is not None:
             params["VisibilityTimeout"] = visibility_timeout
         if wait_time_seconds is not None:
@@ -457,13 +464,17 @@ class Queue:
         results = BatchResults()
         for start in range(0, len(pairs), MAX_BATCH_ENTRIES):
             chunk = pairs[start : start + MAX_BATCH_ENTRIES]
-            entries = [dict(entry, Id=str(i)) for i, (_, entry) in enumerate(chunk)]
+            entries = []
+            for position, (_, entry) in enumerate(chunk):
+                entry["Id"] = str(position)
+                entries.append(entry)
             try:
+                # our ids, receipt handles and timeouts were checked: no second validation
                 result = await self.connection._call(
-                    operation, {"QueueUrl": self.url, "Entries": entries}
+                    operation, {"QueueUrl": self.url, "Entries": entries}, validated=True
                 )
             except SQSError as exc:  # the whole call failed: every entry of it failed
-                results.failed.extend(FailedEntry(m, exc, sender_fault=False) for m, _ in chunk)
+                results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m, _ in chunk)
                 continue
             for item in result.get("Successful", ()):
                 message = chunk[int(item["Id"])][0]
@@ -619,6 +630,11 @@ class Queue:
                 await asyncio.gather(*(writer.write(f"job {i}") for i in range(1000)))
         """
         return BatchWriter(self, **options)
+
+
+def _sender_fault(exc: SQSError) -> bool:
+    """Whether a failed call was the caller's fault (a 4xx answer, or bad input)."""
+    return exc.status is not None and exc.status < 500
 
 
 def _queue_attributes(attributes: dict[str, Any]) -> dict[str, str]:

@@ -142,7 +142,7 @@ class ValidationError(SQSError, ValueError):
     """Input the service would reject, caught before any network I/O.
 
     The message names the field and the limit, e.g.
-    ``"message body is 1048577 bytes; the limit is 1048576"``.
+    ``"message is 1048577 bytes (body and attributes); the limit is 1048576 bytes"``.
     """
 
 

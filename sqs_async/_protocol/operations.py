@@ -7,6 +7,8 @@ costs file I/O and milliseconds, and the table is checked against the model by
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 __all__ = ["API_VERSION", "OPERATIONS", "TARGET_PREFIX", "missing_members"]
 
 API_VERSION = "2012-11-05"
@@ -40,6 +42,6 @@ OPERATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def missing_members(operation: str, params: dict[str, object]) -> list[str]:
+def missing_members(operation: str, params: Mapping[str, object]) -> list[str]:
     """Return the required members of ``operation`` that ``params`` lacks (or sets to None)."""
     return [name for name in OPERATIONS[operation] if params.get(name) is None]

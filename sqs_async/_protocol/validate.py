@@ -308,7 +308,7 @@ def validate_request(operation: str, params: Mapping[str, Any], limit: int) -> N
     """
     if operation not in OPERATIONS:
         raise ValidationError(f"unknown SQS operation {operation!r}")
-    missing = missing_members(operation, dict(params))
+    missing = missing_members(operation, params)
     if missing:
         raise ValidationError(f"{operation} needs {', '.join(missing)}")
     if operation == "SendMessage":

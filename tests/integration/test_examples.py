@@ -18,7 +18,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES_DIR = ROOT / "docs" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("[0-9][0-9]_*.py"))
-TUTORIAL = ROOT / "docs" / "tutorial.md"
+DOCS_DIR = ROOT / "docs"
+TUTORIAL = DOCS_DIR / "tutorial.md"
 SNIPPET = re.compile(r'^--8<-- "([^"]+)"$', re.MULTILINE)
 
 
@@ -36,9 +37,25 @@ def test_examples_exist() -> None:
     assert len(EXAMPLES) >= 14
 
 
-def test_tutorial_includes_every_example_once() -> None:
-    included = SNIPPET.findall(TUTORIAL.read_text(encoding="utf-8"))
+def _included(page: Path) -> list[str]:
+    return [p for p in SNIPPET.findall(page.read_text(encoding="utf-8")) if p.endswith(".py")]
+
+
+def test_docs_include_every_example_once() -> None:
+    """Each example is shown on exactly one page, so none goes stale unseen."""
+    included = [path for page in sorted(DOCS_DIR.glob("*.md")) for path in _included(page)]
     assert sorted(included) == [f"docs/examples/{p.name}" for p in EXAMPLES]
+
+
+@pytest.mark.parametrize("page", sorted(DOCS_DIR.glob("*.md")), ids=lambda p: p.stem)
+def test_pages_include_examples_in_order(page: Path) -> None:
+    """A page walks through its examples in file order (the tutorial's steps: 01, 02...)."""
+    included = _included(page)
+    assert included == sorted(included)
+
+
+def test_tutorial_includes_its_steps() -> None:
+    assert len(_included(TUTORIAL)) >= 14
 
 
 @pytest.mark.integration

@@ -1,0 +1,156 @@
+"""The PNG chart: client CPU per message per scenario and client, one panel per event loop,
+plus start-up and consumer memory panels.
+
+Layer: reads the summary from `benchmarks.report`. Uses matplotlib (the ``bench`` extra) when
+it is installed, else `benchmarks._png`, a small built-in renderer of the same bars.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks.scenarios import LOAD_SCENARIOS
+
+SHORT = {
+    "send": "send",
+    "send_batch": "send batch",
+    "receive_delete": "recv+del",
+    "consume": "consume",
+    "batch_writer": "batch writer",
+}
+COLORS = {
+    "sqs_async": "#1f77b4",
+    "aiobotocore": "#ff7f0e",
+    "boto3": "#2ca02c",
+    "aiosqs": "#9467bd",
+    "raw-aiohttp": "#7f7f7f",
+}
+
+
+def panels(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """What to draw, independent of the renderer: titled groups of (label, median, min, max)."""
+    clients: list[str] = summary["meta"]["clients"]
+    out = []
+    for loop in summary["meta"]["loops"]:
+        groups = []
+        for scenario in LOAD_SCENARIOS:
+            bars = []
+            for client in clients:
+                row = _find(summary["load"], scenario, client, loop)
+                bars.append((client, *_values(row, "cpu_us_per_msg")))
+            groups.append((SHORT[scenario], bars))
+        out.append(
+            {
+                "title": f"client CPU µs per message, log scale ({loop}; boto3: threads)",
+                "groups": groups,
+                "log": True,
+            }
+        )
+    startup_groups = []
+    for metric, label in (
+        ("import_ms", "import ms"),
+        ("first_response_cold_ms", "first response ms"),
+    ):
+        bars = [
+            (c, *_values(_find(summary["startup"], "startup", c, None), metric)) for c in clients
+        ]
+        startup_groups.append((label, bars))
+    out.append({"title": "start-up, ms", "groups": startup_groups, "log": False})
+    rss_bars = [
+        (c, *_values(_find(summary["rss"], "rss", c, None), "rss_growth_mib")) for c in clients
+    ]
+    out.append(
+        {"title": "consumer RSS growth, MiB", "groups": [("RSS growth", rss_bars)], "log": False}
+    )
+    return out
+
+
+def _find(
+    rows: list[dict[str, Any]], scenario: str, client: str, loop: str | None
+) -> dict[str, Any] | None:
+    for row in rows:
+        same = row["scenario"] == scenario and row["client"] == client
+        if same and (loop is None or row["loop"] in (loop, "threads")):
+            return row
+    return None
+
+
+def _values(row: dict[str, Any] | None, metric: str) -> tuple[float, float, float]:
+    if row is None or row["status"] != "ok" or metric not in row["metrics"]:
+        return (0.0, 0.0, 0.0)  # drawn as "n/a"
+    value = row["metrics"][metric]
+    return (value["median"], value["min"], value["max"])
+
+
+def write_chart(summary: dict[str, Any], path: Path) -> str:
+    """Write the PNG; returns which renderer drew it."""
+    try:
+        import matplotlib
+    except ImportError:
+        from benchmarks._png import render
+
+        path.write_bytes(render(panels(summary), COLORS))
+        return "builtin"
+    matplotlib.use("Agg")
+    _matplotlib(summary, path)
+    return "matplotlib"
+
+
+def _matplotlib(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    specs = panels(summary)
+    clients = summary["meta"]["clients"]
+    fig, axes = plt.subplots(len(specs), 1, figsize=(11, 3.6 * len(specs)), squeeze=False)
+    width = 0.8 / len(clients)
+    for ax, spec in zip(axes[:, 0], specs, strict=True):
+        for index, client in enumerate(clients):
+            xs, heights, lows, highs = [], [], [], []
+            for group_index, (_, bars) in enumerate(spec["groups"]):
+                _, median, low, high = bars[index]
+                xs.append(group_index + (index - (len(clients) - 1) / 2) * width)
+                heights.append(median)
+                lows.append(median - low)
+                highs.append(high - median)
+            drawn = ax.bar(
+                xs,
+                heights,
+                width,
+                label=client,
+                color=COLORS.get(client),
+                yerr=[lows, highs],
+                capsize=2,
+            )
+            for rect, height in zip(drawn, heights, strict=True):
+                if not height:
+                    ax.annotate(
+                        "n/a",
+                        (rect.get_x() + rect.get_width() / 2, 0),
+                        ha="center",
+                        va="bottom",
+                        fontsize=7,
+                        rotation=90,
+                        xytext=(0, 2),
+                        textcoords="offset points",
+                        xycoords=("data", "axes fraction"),
+                    )
+        ax.set_xticks(range(len(spec["groups"])), [label for label, _ in spec["groups"]])
+        ax.set_title(spec["title"], fontsize=10)
+        if spec["log"]:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(
+        handles,
+        labels,
+        ncol=len(clients),
+        fontsize=9,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.975),
+    )
+    mode = summary["meta"]["mode"]["name"]
+    fig.suptitle(f"sqs_async benchmarks ({mode} mode): lower is better", fontsize=12, y=0.995)
+    fig.tight_layout(rect=(0, 0, 1, 0.955))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
