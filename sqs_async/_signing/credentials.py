@@ -19,11 +19,10 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from botocore.credentials import Credentials as BotoCredentials
-from botocore.credentials import RefreshableCredentials
-from botocore.exceptions import BotoCoreError, ClientError
+if TYPE_CHECKING:  # botocore is imported only when its chain is needed (~0.2 s of import)
+    from botocore.credentials import Credentials as BotoCredentials
 
 from sqs_async._config import DEFAULT_REGION
 from sqs_async.errors import AuthError, ClientClosedError
@@ -98,7 +97,7 @@ def _snapshot(source: BotoCredentials) -> tuple[Credentials, float]:
     if not frozen.access_key or not frozen.secret_key:
         raise AuthError(f"incomplete AWS credentials from {source.method!r}")
     credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token or None)
-    if not isinstance(source, RefreshableCredentials):
+    if not _is_refreshable(source):
         return credentials, math.inf
     # botocore keeps the expiry private (refresh_needed() only answers yes or no). Should it
     # ever be missing, look again soon: a background get_frozen_credentials() then lets
@@ -109,6 +108,13 @@ def _snapshot(source: BotoCredentials) -> tuple[Credentials, float]:
     return credentials, expiry.timestamp()
 
 
+def _is_refreshable(source: BotoCredentials) -> bool:
+    # botocore is loaded by now: ``source`` came from its credential chain.
+    from botocore.credentials import RefreshableCredentials
+
+    return isinstance(source, RefreshableCredentials)
+
+
 def _resolve_chain(profile: str | None) -> tuple[BotoCredentials, Credentials, float]:
     """Run botocore's credential chain. Blocks: call in a thread.
 
@@ -116,6 +122,7 @@ def _resolve_chain(profile: str | None) -> tuple[BotoCredentials, Credentials, f
         AuthError: No credentials were found, or the chain failed.
     """
     import botocore.session  # heavy: imported here, off the event loop
+    from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         source = botocore.session.Session(profile=profile).get_credentials()
@@ -272,7 +279,7 @@ class CredentialProvider:
             min(now + _RETRY_SECONDS, expires_at - _MIN_REMAINING_SECONDS),
         )
         advisory_at = max(expires_at - ADVISORY_REFRESH_SECONDS, now + _RETRY_SECONDS)
-        self._source = source if isinstance(source, RefreshableCredentials) else None
+        self._source = source if _is_refreshable(source) else None
         self._current = credentials
         self._mandatory_at = mandatory_at
         self._advisory_at = min(advisory_at, mandatory_at)
@@ -306,6 +313,7 @@ def resolve_region_nowait(explicit: str | None, profile: str | None) -> str | No
 def _region_from_config(profile: str | None) -> str | None:
     """The profile's ``region`` from the config file. Blocks: call in a thread."""
     import botocore.session  # heavy: imported here, off the event loop
+    from botocore.exceptions import BotoCoreError
 
     try:
         region = botocore.session.Session(profile=profile).get_config_variable("region")
