@@ -367,23 +367,11 @@ class MessageStream:
 
     def __aiter__(self) -> AsyncIterator[Message]:
         if self._iterator is None:
-            self._iterator = self._messages()
+            self._iterator = _iterate(self._fetcher)
         return self._iterator
 
     async def __anext__(self) -> Message:
         return await self.__aiter__().__anext__()
-
-    async def _messages(self) -> AsyncIterator[Message]:
-        fetcher = self._fetcher
-        try:
-            while True:
-                try:
-                    message = await fetcher.get()
-                except StopAsyncIteration:
-                    return
-                yield message
-        finally:
-            await fetcher.aclose()
 
     def stop(self) -> None:
         """End the iteration after the current message; buffered messages are released."""
@@ -399,3 +387,18 @@ class MessageStream:
         """Stop and release everything buffered. Idempotent."""
         self._fetcher.stop()
         await self._fetcher.aclose()
+
+
+async def _iterate(fetcher: Fetcher) -> AsyncIterator[Message]:
+    """The stream's generator. Module-level on purpose: its frame must not reference the
+    stream, or stream and generator would form a cycle, and a loop left early (``break``)
+    would release nothing until the cycle collector ran."""
+    try:
+        while True:
+            try:
+                message = await fetcher.get()
+            except StopAsyncIteration:
+                return
+            yield message
+    finally:
+        await fetcher.aclose()

@@ -429,6 +429,10 @@ class Fetcher:
         for message in messages:
             if self.leases is not None:
                 self.leases.remove(message)
+        if self._visibility is not None:
+            # A renewal of one of these may be pending or in flight: let it land first, or
+            # it would hide the message again after our release.
+            await self._visibility.flush()
         try:
             result = await self.queue.change_message_visibility_batch(list(messages), 0)
         except SQSError as exc:

@@ -31,6 +31,7 @@ log = logging.getLogger("sqs_async")
 # Renew when less than this share of the visibility timeout is left (and at least MIN_MARGIN s).
 RENEW_FRACTION = 0.5
 MIN_MARGIN = 1.0
+MAX_RENEW_FRACTION = 0.75
 
 
 @dataclass(slots=True, eq=False)
@@ -102,10 +103,15 @@ class LeaseManager:
         return min(lease.expires_at for lease in self._leases.values()) - self._clock()
 
     def _margin(self) -> float:
-        return max(MIN_MARGIN, self.visibility_timeout * RENEW_FRACTION)
+        # Renew with half the timeout left (at least MIN_MARGIN s), but always strictly
+        # before it runs out: with a 1 s timeout, renew at 0.75 s left, not at once.
+        timeout = self.visibility_timeout
+        return min(max(MIN_MARGIN, timeout * RENEW_FRACTION), timeout * MAX_RENEW_FRACTION)
 
     async def run(self) -> None:
         """Renew leases forever (until cancelled)."""
+        if self.visibility_timeout <= 0:
+            await asyncio.Event().wait()  # nothing to renew: a 0 s lease is no lease
         while True:
             now = self._clock()
             margin = self._margin()
@@ -133,11 +139,13 @@ class LeaseManager:
         transient = False
         futures: list[tuple[Lease, int, asyncio.Future[dict[str, Any]]]] = []
         for lease in due:
+            seconds = self.visibility_timeout
             remaining_cap = MAX_VISIBILITY_TIMEOUT - (now - lease.received_at)
-            seconds = int(min(self.visibility_timeout, remaining_cap))
-            if seconds <= lease.expires_at - now + 1 or seconds < 1:
-                self._lose(lease, "the 12-hour visibility cap was reached")
-                continue
+            if remaining_cap < seconds:  # the 12-hour cap, not the timeout, limits this one
+                seconds = int(remaining_cap)
+                if seconds <= lease.expires_at - now:
+                    self._lose(lease, "the 12-hour visibility cap was reached")
+                    continue
             handle = lease.message.receipt_handle or ""
             futures.append((lease, seconds, self._batcher.submit_nowait((handle, seconds))))
         for lease, seconds, future in futures:
