@@ -285,7 +285,10 @@ class Consumer:
             _call_hook(self.hooks.on_handled, message, time.monotonic() - started)
             lease = self._fetcher.finish(message)
             lost = message.receipt_handle in self._lost
-            if lease is not None or lost:  # else the handler deleted or released it itself
+            # Unless the handler deleted or released it itself: delete it, batched and not
+            # awaited (a failure is logged, and the message comes back: at least once);
+            # shutdown flushes what is pending. Once the batcher is closed, directly.
+            if (lease is not None or lost) and self._fetcher.delete_nowait(message) is None:
                 try:
                     await self._fetcher.delete(message)
                 except SQSError as exc:

@@ -394,18 +394,43 @@ class Fetcher:
 
     async def delete(self, message: Message) -> bool:
         """Delete a message, batched with other deletes."""
+        future = self.delete_nowait(message)
+        if future is None:
+            await self.queue.delete_message(message)
+            self._deleted(message)
+        else:
+            await future
+        return True
+
+    def delete_nowait(self, message: Message) -> asyncio.Future[Any] | None:
+        """Queue a batched delete without waiting for it; ``None`` once the batcher is closed.
+
+        The consumer deletes handled messages this way: the next message need not wait
+        for the delete, and shutdown flushes the batcher, so none is dropped.
+        """
         if self.leases is not None:
             self.leases.remove(message)
         handle = message.receipt_handle
         if not handle:
             raise ValidationError("the message has no receipt handle: it was not received")
         if self._deletes is None or self._closed or self._shutdown is not None:
-            await self.queue.delete_message(message)
+            return None
+        future = self._deletes.submit_nowait(handle)
+        future.add_done_callback(lambda f: self._delete_done(f, message))
+        return future
+
+    def _delete_done(self, future: asyncio.Future[Any], message: Message) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            self._deleted(message)
         else:
-            await self._deletes.submit(handle)
+            log.warning("could not delete message %s: %s", message.id, error)
+
+    def _deleted(self, message: Message) -> None:
         self.deleted += 1
         _call_hook(self.hooks.on_deleted, message)
-        return True
 
     async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Change a message's visibility, batched; 0 releases it from our hold."""

@@ -69,7 +69,7 @@ async def main(endpoint_url: str) -> None:
             await run("send", jobs, "one more")
             code, _, err = await sqs_async_cli("delete", jobs, env=env)
             assert code == 1
-            assert "pass force=True" in err
+            assert "use --force" in err
         finally:
             assert (await run("delete", jobs, "--force")).strip() == f"deleted {jobs}"
     code, _, err = await sqs_async_cli("count", jobs, env=env)

@@ -124,13 +124,13 @@ class CallSpy:
     def install(self, monkeypatch: pytest.MonkeyPatch) -> CallSpy:
         real = self.connection._call
 
-        async def spy(operation: str, params: Any) -> dict[str, Any]:
+        async def spy(operation: str, params: Any, **options: Any) -> dict[str, Any]:
             sent = dict(params)
             if self.rewrite is not None:
                 sent = self.rewrite(operation, sent)
             self.calls.append((operation, sent))
             self.event(operation).set()
-            result = await real(operation, sent)
+            result = await real(operation, sent, **options)
             self.results.append((operation, result))
             return result
 
