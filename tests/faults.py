@@ -94,8 +94,6 @@ async def wait_for(
         await asyncio.sleep(interval)
 
 
-
-
 @contextlib.asynccontextmanager
 async def cyclic_gc_paused() -> AsyncIterator[None]:
     """Run the body with the cyclic garbage collector off, as for a long-lived object in a
