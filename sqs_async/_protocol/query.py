@@ -60,6 +60,8 @@ _ENTRY_NAMES: dict[str, str] = {
     "SendMessageBatch": "SendMessageBatchRequestEntry",
 }
 _BLOBS = frozenset({"BinaryValue", "BinaryListValues"})
+# Maps whose values are structures (MessageAttributeValue); every other map holds strings.
+_STRUCTURE_MAPS = frozenset({"MessageAttributes", "MessageSystemAttributes"})
 _Pairs: TypeAlias = list[tuple[str, str]]
 
 
@@ -84,14 +86,14 @@ def _flatten(out: _Pairs, prefix: str, params: Mapping[str, Any], entry_name: st
             for n, (key, item) in enumerate(value.items(), 1):
                 at = f"{prefix}{entry}.{n}."
                 out.append((at + key_name, str(key)))
-                if isinstance(item, Mapping):  # a MessageAttributeValue structure
+                if member in _STRUCTURE_MAPS and isinstance(item, Mapping):
                     _flatten(out, f"{at}{value_name}.", item, entry_name)
                 else:
                     out.append((at + value_name, _scalar(member, item)))
         elif isinstance(value, list | tuple):
             name = entry_name if member == "Entries" else _LIST_NAMES.get(member, member)
             for n, item in enumerate(value, 1):
-                if isinstance(item, Mapping):  # a batch entry
+                if member == "Entries" and isinstance(item, Mapping):  # a batch entry
                     _flatten(out, f"{prefix}{name}.{n}.", item, entry_name)
                 else:
                     out.append((f"{prefix}{name}.{n}", _scalar(member, item)))

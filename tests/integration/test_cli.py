@@ -9,6 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from compat import (
+    FAUXQS_ONE_PER_GROUP,
+    LOCAL_COUNTS_IN_FLIGHT,
+    LOCAL_LISTS_DELETED_QUEUES,
+    known_divergent,
+)
 
 from sqs_async._cli import Progress
 from sqs_async.local import QueueNameFactory
@@ -49,6 +55,7 @@ def cli(sqs_endpoint: str, tmp_path: Path) -> CLI:
     return CLI(sqs_endpoint, tmp_path)
 
 
+@known_divergent("local-aws-sqs", LOCAL_LISTS_DELETED_QUEUES)
 def test_create_list_count_delete(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     name = sqs_queue_name()
     url = cli("create", name, "--visibility-timeout", "5").stdout.strip()
@@ -89,6 +96,7 @@ def test_send_lines_receive_and_delete(cli: CLI, sqs_queue_name: QueueNameFactor
     assert cli("count", name, "--all").stdout.strip() == "0"
 
 
+@known_divergent("fauxqs", FAUXQS_ONE_PER_GROUP)
 def test_fifo_send_with_group(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     name = sqs_queue_name()
     url = cli("create", name, "--fifo", "--attribute", "ContentBasedDeduplication=true").stdout
@@ -110,6 +118,7 @@ def test_tail_json_with_delete_and_limit(cli: CLI, sqs_queue_name: QueueNameFact
     assert cli("count", name, "--all").stdout.strip() == "0"
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 def test_dump_load_clear_purge(cli: CLI, sqs_queue_name: QueueNameFactory, tmp_path: Path) -> None:
     source, target = sqs_queue_name(), sqs_queue_name()
     cli("create", source)
@@ -136,6 +145,7 @@ def test_load_missing_file(cli: CLI, sqs_queue_name: QueueNameFactory, tmp_path:
     assert "no such file" in result.stderr
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 def test_move_deletes_only_what_was_written(cli: CLI, sqs_queue_name: QueueNameFactory) -> None:
     source, target = sqs_queue_name(), sqs_queue_name()
     cli("create", source)

@@ -120,7 +120,6 @@ async def test_a_handler_running_four_visibility_timeouts_keeps_its_message(
 # -- the poll pool is separate -------------------------------------------------------------
 
 
-@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_deletes_flow_while_long_polls_hold_every_poll_connection(
     fault_proxy: FaultProxy, make_queue: QueueMaker
 ) -> None:
@@ -210,6 +209,7 @@ async def loaded(make_queue: QueueMaker) -> Queue:
     return queue
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_breaking_out_of_async_for_releases_the_buffered_messages(
     sqs_endpoint: str, loaded: Queue
 ) -> None:

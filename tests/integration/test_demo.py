@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from compat import LOCAL_COUNTS_IN_FLIGHT, known_divergent
 
 import sqs_async._cli as entry
 from sqs_async._demo import FINISHED, STEPS, main, run_demo
@@ -33,6 +34,7 @@ def test_demo_command_with_embedded_server() -> None:
     assert f"[{STEPS}/{STEPS}]" in result.stdout
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 @pytest.mark.integration
 async def test_run_demo_in_process(sqs_endpoint: str) -> None:
     lines: list[str] = []
@@ -45,12 +47,14 @@ async def test_run_demo_in_process(sqs_endpoint: str) -> None:
     assert "clear() removed 5 messages" in output
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 @pytest.mark.integration
 def test_demo_main_with_endpoint(sqs_endpoint: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--endpoint-url", sqs_endpoint]) == 0
     assert FINISHED in capsys.readouterr().out
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 @pytest.mark.integration
 def test_demo_command_with_endpoint(sqs_endpoint: str) -> None:
     result = run_module("demo", "--endpoint-url", sqs_endpoint)

@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from compat import (
+    FAUXQS_ONE_PER_GROUP,
+    LOCAL_COUNTS_IN_FLIGHT,
+    LOCAL_FRESH_MESSAGE_DELAYED,
+    LOCAL_NO_GROUP_LOCK,
+    LOCAL_PURGE,
+    known_divergent,
+)
 from live_support import CallSpy, QueueFactory, eventually, fill, receive_all
 
 import sqs_async._bulk
@@ -21,6 +29,7 @@ pytestmark = pytest.mark.integration
 # -- clear and purge ------------------------------------------------------------------------------
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_clear_returns_how_many_it_removed(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await fill(queue, [f"c{i}" for i in range(37)])
@@ -31,6 +40,7 @@ async def test_clear_returns_how_many_it_removed(new_queue: QueueFactory) -> Non
     assert await queue.clear() == 0
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_clear_leaves_messages_held_by_others_alone(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await fill(queue, [f"c{i}" for i in range(5)])
@@ -40,6 +50,7 @@ async def test_clear_leaves_messages_held_by_others_alone(new_queue: QueueFactor
     assert await held.delete()
 
 
+@known_divergent("local-aws-sqs", LOCAL_PURGE)
 async def test_purge_empties_the_queue(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await fill(queue, [f"p{i}" for i in range(12)])
@@ -58,6 +69,7 @@ def parts_of(path: Path, sep: str) -> list[str]:
     return text.split(sep) if text else []
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_dump_writes_each_body_once_and_deletes_nothing(
     new_queue: QueueFactory, tmp_path: Path
 ) -> None:
@@ -76,6 +88,7 @@ async def test_dump_writes_each_body_once_and_deletes_nothing(
     assert sorted(m.get_body() for m in await receive_all(queue, 23)) == sorted(bodies)
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_dump_default_separator_and_an_empty_queue(
     new_queue: QueueFactory, tmp_path: Path
 ) -> None:
@@ -89,6 +102,7 @@ async def test_dump_default_separator_and_an_empty_queue(
     assert sorted(target.read_text(encoding="utf-8").split("\n")) == ["a", "b", "c"]
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_dump_writes_the_wire_text_of_any_message_class(
     new_queue: QueueFactory, tmp_path: Path
 ) -> None:
@@ -101,6 +115,7 @@ async def test_dump_writes_the_wire_text_of_any_message_class(
     assert sorted(parts_of(target, "\n")) == sorted(['{"n":1}', '["x",null]'])
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 @pytest.mark.parametrize("renew_before", [0.5, -1000.0], ids=["renewing", "never-renewing"])
 async def test_dump_that_outlasts_the_hold_writes_no_body_twice(
     monkeypatch: pytest.MonkeyPatch,
@@ -151,6 +166,8 @@ async def test_dump_that_outlasts_the_hold_writes_no_body_twice(
     assert await eventually(queue.count, until=lambda n: n == 25) == 25
 
 
+@known_divergent("fauxqs", FAUXQS_ONE_PER_GROUP)
+@known_divergent("local-aws-sqs", LOCAL_NO_GROUP_LOCK)
 async def test_dump_of_a_fifo_queue_writes_every_body_or_says_it_cannot(
     new_queue: QueueFactory, tmp_path: Path
 ) -> None:
@@ -224,6 +241,7 @@ async def test_load_from_an_empty_file_sends_nothing(new_queue: QueueFactory) ->
     assert await queue.count(include_in_flight=True) == 0
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_save_to_filename_and_load_from_filename(
     new_queue: QueueFactory, tmp_path: Path
 ) -> None:

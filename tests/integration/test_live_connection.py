@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from compat import LOCAL_FRESH_MESSAGE_DELAYED, LOCAL_LISTS_DELETED_QUEUES, known_divergent
 from live_support import connection_to
 
 import sqs_async
@@ -39,6 +40,7 @@ async def test_sqs_connection_in_async_with(
     assert conn.closed
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_connect_sqs_in_async_with(
     sqs_endpoint: str, sqs_queue_name: QueueNameFactory
 ) -> None:
@@ -148,6 +150,7 @@ async def test_explicit_endpoint_wins_over_the_environment(
         assert conn.endpoint_url == sqs_endpoint
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_credentials_and_region_from_environment_variables(
     monkeypatch: pytest.MonkeyPatch, sqs_endpoint: str, sqs_queue_name: QueueNameFactory
 ) -> None:
@@ -171,6 +174,7 @@ async def test_no_credentials_anywhere_is_an_auth_error_at_first_use(sqs_endpoin
             await conn.get_all_queues()
 
 
+@known_divergent("local-aws-sqs", LOCAL_LISTS_DELETED_QUEUES)
 def test_construction_outside_a_loop_does_no_io_and_works_in_a_loop_later(
     monkeypatch: pytest.MonkeyPatch, sqs_endpoint: str, sqs_queue_name: QueueNameFactory
 ) -> None:
@@ -207,6 +211,7 @@ def test_construction_outside_a_loop_does_no_io_and_works_in_a_loop_later(
     asyncio.run(shortcut.close())  # never used: closing it does no I/O either
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_credentials_and_region_from_a_profile_in_the_shared_files(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,

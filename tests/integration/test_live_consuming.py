@@ -8,6 +8,12 @@ import json
 from typing import Any
 
 import pytest
+from compat import (
+    FAUXQS_REJECTS_EMOJI,
+    LOCAL_COUNTS_IN_FLIGHT,
+    LOCAL_LONG_POLL_WAITS_FOR_A_FULL_BATCH,
+    known_divergent,
+)
 from live_support import DEADLINE, CallSpy, QueueFactory, fill, receive_all
 
 from sqs_async import (
@@ -34,6 +40,7 @@ def raw_view(queue: Queue) -> Queue:
 # -- message classes ------------------------------------------------------------------------------
 
 
+@known_divergent("fauxqs", FAUXQS_REJECTS_EMOJI)
 async def test_raw_message_is_the_text_on_the_wire(
     sqs_connection: SQSConnection, new_queue: QueueFactory
 ) -> None:
@@ -84,6 +91,7 @@ async def test_base64_text_written_raw_reads_with_base64_message(
     assert message.get_body_encoded() == encoded
 
 
+@known_divergent("fauxqs", FAUXQS_REJECTS_EMOJI)
 async def test_json_message_round_trip(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     queue.set_message_class(JSONMessage)
@@ -146,6 +154,7 @@ async def test_custom_message_class_via_set_message_class(new_queue: QueueFactor
         queue.set_message_class(dict)  # type: ignore[arg-type]
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_undecodable_body_fails_alone_in_its_batch(
     sqs_connection: SQSConnection, new_queue: QueueFactory
 ) -> None:
@@ -177,6 +186,7 @@ async def test_undecodable_body_fails_alone_in_its_batch(
 # -- consuming ------------------------------------------------------------------------------------
 
 
+@known_divergent("local-aws-sqs", LOCAL_LONG_POLL_WAITS_FOR_A_FULL_BATCH)
 async def test_async_for_over_a_queue(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     sent = set(await fill(queue, [f"it{i}" for i in range(5)]))
@@ -193,6 +203,7 @@ async def test_async_for_over_a_queue(new_queue: QueueFactory) -> None:
     assert await queue.count(include_in_flight=True) == 0
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_messages_stop_when_empty_drains_exactly_what_was_sent(
     monkeypatch: pytest.MonkeyPatch, sqs_connection: SQSConnection, new_queue: QueueFactory
 ) -> None:
@@ -212,6 +223,7 @@ async def test_messages_stop_when_empty_drains_exactly_what_was_sent(
     assert await queue.count(include_in_flight=True) == 23
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_messages_with_a_batch_size_and_visibility_timeout(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     sent = set(await fill(queue, [f"b{i}" for i in range(7)]))

@@ -7,6 +7,13 @@ import json
 import warnings
 
 import pytest
+from compat import (
+    FAUXQS_GARBAGE_HANDLE,
+    FAUXQS_NO_DLQ_SOURCES,
+    FAUXQS_NO_PERMISSIONS,
+    LOCAL_POLICY_STATEMENT_OBJECT,
+    known_divergent,
+)
 from live_support import DEADLINE, CallSpy, QueueFactory, connection_to, eventually, fill
 
 from sqs_async import (
@@ -53,6 +60,7 @@ async def test_queue_does_not_exist_on_a_deleted_queue_url(
         await sqs_connection.delete_queue(queue)
 
 
+@known_divergent("fauxqs", FAUXQS_GARBAGE_HANDLE)
 async def test_receipt_handle_invalid_for_a_garbage_handle(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await queue.write(queue.new_message("untouched"))
@@ -221,6 +229,7 @@ async def test_tag_list_and_untag_queue(
     assert tags["Tags"] == {"team": "core"}
 
 
+@known_divergent("fauxqs", FAUXQS_NO_DLQ_SOURCES)
 async def test_list_dead_letter_source_queues(
     sqs_connection: SQSConnection, new_queue: QueueFactory
 ) -> None:
@@ -239,6 +248,8 @@ async def test_list_dead_letter_source_queues(
     assert unrelated.url not in sources["queueUrls"]
 
 
+@known_divergent("fauxqs", FAUXQS_NO_PERMISSIONS)
+@known_divergent("local-aws-sqs", LOCAL_POLICY_STATEMENT_OBJECT)
 async def test_add_and_remove_permission(
     sqs_connection: SQSConnection, new_queue: QueueFactory
 ) -> None:

@@ -8,6 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from compat import (
+    FAUXQS_MD5_OF_ALL_ATTRIBUTES,
+    FAUXQS_ONE_PER_GROUP,
+    FAUXQS_REJECTS_EMOJI,
+    LOCAL_COUNTS_IN_FLIGHT,
+    LOCAL_FRESH_MESSAGE_DELAYED,
+    LOCAL_IGNORES_SYSTEM_ATTRIBUTE_NAMES,
+    LOCAL_MD5_OF_CHARACTERS,
+    known_divergent,
+)
 from live_support import (
     DEADLINE,
     CallSpy,
@@ -38,6 +48,8 @@ def md5_hex(text: str) -> str:
 # -- write ----------------------------------------------------------------------------------------
 
 
+@known_divergent("fauxqs", FAUXQS_REJECTS_EMOJI)
+@known_divergent("local-aws-sqs", LOCAL_IGNORES_SYSTEM_ATTRIBUTE_NAMES)
 async def test_write_sets_id_and_md5(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     body = "héllo wörld ✓ 😀\nsecond line"
@@ -84,6 +96,7 @@ async def test_write_with_delay_seconds_is_invisible_at_first(new_queue: QueueFa
     assert await queue.read(wait_time_seconds=0) is None
 
 
+@known_divergent("local-aws-sqs", LOCAL_MD5_OF_CHARACTERS)
 async def test_message_attributes_round_trip_exactly(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     attributes: dict[str, Any] = {
@@ -117,6 +130,7 @@ async def test_message_attributes_round_trip_exactly(new_queue: QueueFactory) ->
     }
 
 
+@known_divergent("fauxqs", FAUXQS_MD5_OF_ALL_ATTRIBUTES)
 async def test_receive_only_the_message_attributes_asked_for(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await queue.write(queue.new_message("x"), message_attributes={"keep": "1", "drop": "2"})
@@ -124,6 +138,8 @@ async def test_receive_only_the_message_attributes_asked_for(new_queue: QueueFac
     assert message.message_attributes == {"keep": {"DataType": "String", "StringValue": "1"}}
 
 
+@known_divergent("fauxqs", FAUXQS_ONE_PER_GROUP)
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_fifo_group_and_deduplication_id(new_queue: QueueFactory) -> None:
     queue = await new_queue(fifo=True)
     first = await queue.write(queue.new_message("first"), group_id="g1", deduplication_id="d-1")
@@ -177,6 +193,7 @@ async def test_write_batch_on_a_fifo_queue_keeps_order(new_queue: QueueFactory) 
     assert received == bodies
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_write_batch_with_boto_tuples_and_a_delay(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     result = await queue.write_batch([("a", "now", 0), ("b", "later", 300, {"kind": "delayed"})])
@@ -256,6 +273,7 @@ async def test_get_messages_one_ten_and_more_than_ten(
     assert several_requests
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_get_messages_with_visibility_timeout(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await fill(queue, ["held", "other"])
@@ -299,6 +317,7 @@ async def test_read_on_an_empty_queue_is_none(new_queue: QueueFactory) -> None:
     assert await queue.get_messages(5, wait_time_seconds=0) == []
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_read_returns_one_message(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await fill(queue, ["a", "b"])
@@ -311,6 +330,7 @@ async def test_read_returns_one_message(new_queue: QueueFactory) -> None:
 # -- delete and visibility ------------------------------------------------------------------------
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_delete_message_and_message_delete(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await fill(queue, ["one", "two"])
@@ -336,6 +356,7 @@ async def test_delete_message_batch(
     assert await queue.count(include_in_flight=True) == 0
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_deleting_a_message_that_was_never_received_is_refused(
     new_queue: QueueFactory,
 ) -> None:
@@ -348,6 +369,7 @@ async def test_deleting_a_message_that_was_never_received_is_refused(
     assert await queue.count() == 1
 
 
+@known_divergent("local-aws-sqs", LOCAL_IGNORES_SYSTEM_ATTRIBUTE_NAMES)
 async def test_change_message_visibility_to_zero_makes_it_receivable(
     new_queue: QueueFactory,
 ) -> None:
@@ -365,6 +387,7 @@ async def test_change_message_visibility_to_zero_makes_it_receivable(
     assert third.attributes["ApproximateReceiveCount"] == "3"
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_change_message_visibility_extends_the_hold(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await queue.write(queue.new_message("hold"))
@@ -374,6 +397,7 @@ async def test_change_message_visibility_extends_the_hold(new_queue: QueueFactor
     assert await queue.count(include_in_flight=True) == 1
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_change_message_visibility_batch(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     await fill(queue, [f"v{i}" for i in range(12)])
@@ -424,6 +448,7 @@ async def test_too_large_body_is_refused_before_any_io(
     assert spy.sent == ["GetQueueAttributes"]
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_concurrent_writes_while_long_polls_wait(new_queue: QueueFactory) -> None:
     idle = await new_queue()
     busy = await new_queue()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from compat import LOCAL_COUNTS_IN_FLIGHT, LOCAL_FRESH_MESSAGE_DELAYED, known_divergent
 from live_support import CallSpy, QueueFactory, eventually, fill, receive_all
 
 from sqs_async import (
@@ -200,6 +201,7 @@ async def test_delete_queue_refuses_a_queue_with_a_visible_message(
     assert await queue.count() == 1
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_delete_queue_refuses_a_queue_whose_only_message_is_in_flight(
     sqs_connection: SQSConnection, new_queue: QueueFactory
 ) -> None:
@@ -252,6 +254,7 @@ async def test_queue_not_empty_is_raised_before_delete_queue_is_sent(
 # -- Queue constructed directly -------------------------------------------------------------------
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_queue_constructed_from_a_url(
     monkeypatch: pytest.MonkeyPatch, sqs_connection: SQSConnection, new_queue: QueueFactory
 ) -> None:
@@ -309,6 +312,7 @@ async def test_get_and_set_attributes(new_queue: QueueFactory) -> None:
         await queue.set_attributes(DelaySeconds=901)
 
 
+@known_divergent("local-aws-sqs", LOCAL_COUNTS_IN_FLIGHT)
 async def test_count_and_count_including_in_flight_and_delayed(new_queue: QueueFactory) -> None:
     queue = await new_queue()
     assert await queue.count() == 0
