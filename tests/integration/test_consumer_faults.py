@@ -307,5 +307,7 @@ async def test_a_refused_renewal_cancels_the_handler_and_keeps_the_message(
         again = await queue.read(wait_time_seconds=5)
     assert again is not None
     assert again.id == message.id
-    assert again.attributes["ApproximateReceiveCount"] == "2"
+    # At least the second receive: a poll still parked when the lease ran out may have been
+    # handed the message in between and released it (SQS may do that too).
+    assert int(again.attributes["ApproximateReceiveCount"]) >= 2
     await again.delete()
