@@ -15,7 +15,11 @@ import time
 from typing import Any
 
 import pytest
-from compat import LOCAL_IGNORES_SYSTEM_ATTRIBUTE_NAMES, known_divergent
+from compat import (
+    LOCAL_FRESH_MESSAGE_DELAYED,
+    LOCAL_IGNORES_SYSTEM_ATTRIBUTE_NAMES,
+    known_divergent,
+)
 from faults import FAULTS, EntryFailure, Fault, FaultProxy, QueueMaker, connect, wait_for
 
 from sqs_async import (
@@ -56,6 +60,7 @@ EXPECTED: dict[Fault, tuple[type[SQSError], bool]] = {
 }
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_each_injected_fault_reaches_the_client_as_its_error(
     fault: Fault, fault_proxy: FaultProxy, make_queue: QueueMaker
