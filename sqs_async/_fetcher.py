@@ -287,6 +287,9 @@ class Fetcher:
     async def _receive(self, count: int) -> BaseException | None:
         """One receive; delivers or releases what it gets. Returns its error, never raises."""
         params = dict(self._params, MaxNumberOfMessages=count)
+        # SQS starts a message's visibility timeout when it picks the message, somewhere
+        # during the long poll: date the leases from the request's start, to be safe.
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self._deadline()):
                 messages = await self.queue.receive_raw(params)
@@ -299,7 +302,7 @@ class Fetcher:
             return exc
         finally:
             self._reserved -= count
-        now = time.monotonic()
+        now = started
         self.received += len(messages)
         if messages:
             _call_hook(self.hooks.on_received, messages)
