@@ -144,7 +144,8 @@ class Batcher(Generic[T, R]):
         await self.flush()
 
 
-def _entry_error(item: dict[str, Any], operation: str) -> ServiceError:
+def entry_error(item: dict[str, Any], operation: str) -> ServiceError:
+    """The error of one ``Failed`` entry of a batch response."""
     code = str(item.get("Code") or "UnknownError")
     return for_code(code)(str(item.get("Message") or code), code=code, operation=operation)
 
@@ -158,7 +159,7 @@ def _results(
     for item in result.get("Successful", ()):
         out[int(item["Id"])] = item
     for item in result.get("Failed", ()):
-        out[int(item["Id"])] = _entry_error(item, operation)
+        out[int(item["Id"])] = entry_error(item, operation)
     return out
 
 

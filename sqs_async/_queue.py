@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from . import _bulk
-from ._batching import BatchWriter
+from ._batching import BatchWriter, entry_error
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
 from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
 from ._message import Message, to_wire_attributes
 from ._protocol.batches import split_batches
 from ._protocol.codec import dumps
 from ._protocol.validate import check_range, entry_size
-from .errors import SQSError, ValidationError, for_code
+from .errors import SQSError, ValidationError
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -72,9 +72,7 @@ class BatchResults:
 
 
 def _failure(message: Message, item: dict[str, Any], operation: str) -> FailedEntry:
-    code = str(item.get("Code") or "UnknownError")
-    cls = for_code(code)
-    error = cls(str(item.get("Message") or code), code=code, operation=operation)
+    error = entry_error(item, operation)
     return FailedEntry(message, error, bool(item.get("SenderFault", True)))
 
 
