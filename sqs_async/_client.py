@@ -39,6 +39,7 @@ from ._signing.credentials import CredentialProvider, resolve_region, resolve_re
 from ._signing.sigv4 import SigV4Signer
 from ._transport.aiohttp_transport import AiohttpTransport
 from ._transport.base import Transport
+from ._transport.http11 import Http11Transport
 from .errors import (
     ChecksumMismatch,
     ClientClosedError,
@@ -52,6 +53,7 @@ __all__ = ["Client", "ClientState"]
 
 _VERSION = "0.1.0"
 Protocol = Literal["json", "query", "auto"]
+HttpClient = Literal["http11", "aiohttp"]
 
 
 log = logging.getLogger("sqs_async")
@@ -104,10 +106,16 @@ class Client:
         limits: Limits | None = None,
         verify_checksums: bool = True,
         protocol: Protocol = "json",
-        transport: Transport | None = None,
+        transport: Transport | HttpClient | None = None,
     ) -> None:
         if protocol not in ("json", "query", "auto"):
             raise ValueError(f"protocol must be 'json', 'query' or 'auto', not {protocol!r}")
+        if transport is None:
+            transport = "http11"
+        if isinstance(transport, str) and transport not in ("http11", "aiohttp"):
+            raise ValueError(
+                f"transport must be 'http11', 'aiohttp' or a Transport, not {transport!r}"
+            )
         self.protocol = protocol
         self._wire: WireProtocol = _query_protocol() if protocol == "query" else JSON
         self.config = ClientConfig(
@@ -137,8 +145,9 @@ class Client:
         self._host = ""
         self._path = "/"
         self._signer: SigV4Signer | None = None
-        self._transport: Transport | None = transport
-        self._own_transport = transport is None
+        self._http: HttpClient | None = transport if isinstance(transport, str) else None
+        self._transport: Transport | None = None if isinstance(transport, str) else transport
+        self._own_transport = self._http is not None
         self._state = ClientState.UNOPENED
         self._entered = False
         self._open_lock: asyncio.Lock | None = None
@@ -208,7 +217,8 @@ class Client:
             self._path = url.raw_path or "/"
             self._signer = SigV4Signer(self.region, "sqs")
             if self._transport is None:
-                self._transport = AiohttpTransport(
+                factory = AiohttpTransport if self._http == "aiohttp" else Http11Transport
+                self._transport = factory(
                     self.config.timeouts,
                     self.config.max_connections,
                     self.config.max_poll_connections,

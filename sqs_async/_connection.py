@@ -19,7 +19,7 @@ __all__ = ["SQSConnection", "connect_sqs"]
 
 
 class SQSConnection(Client):
-    """A connection to SQS: one pooled aiohttp stack, shared by every queue it hands out.
+    """A connection to SQS: one pooled HTTP stack, shared by every queue it hands out.
 
     Construction does no I/O; the pools start on first use (or ``async with``) inside the
     running loop. Every low-level SQS operation is also here as a coroutine with botocore's
@@ -40,6 +40,13 @@ class SQSConnection(Client):
         retry: The :class:`~sqs_async.RetryPolicy`.
         limits: Client-side :class:`~sqs_async.Limits`.
         verify_checksums: Verify MD5s of bodies and attributes (turn off on FIPS hosts).
+        protocol: ``"json"`` (AWS JSON 1.0, the default), ``"query"`` (the legacy form
+            protocol, for servers that only speak it) or ``"auto"`` (JSON, falling back
+            to query once if the server rejects JSON).
+        transport: ``"http11"`` (the default: sqs_async's lean HTTP/1.1 client on asyncio,
+            TLS verified against the system CA store or ``AWS_CA_BUNDLE``), ``"aiohttp"``
+            (aiohttp's ``ClientSession``: five times the CPU per request, for setups that
+            need its features), or a ``Transport`` object (a fake, in unit tests).
 
     Example::
 

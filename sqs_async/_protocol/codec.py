@@ -143,7 +143,11 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> ErrorIn
     since it is the more specific one for SQS (awsQueryCompatible); then the JSON
     ``__type``/``code``; then a query-protocol XML ``<Code>``; else the HTTP status.
     """
-    request_id = headers.get("x-amzn-RequestId") or headers.get("x-amz-request-id")
+    request_id = (
+        headers.get("x-amzn-requestid")  # our transport lowercases names
+        or headers.get("x-amzn-RequestId")
+        or headers.get("x-amz-request-id")
+    )
     code = ""
     message = ""
     data: Any = None

@@ -257,7 +257,7 @@ async def test_aiohttp_transport_sends_signed_json_to_the_endpoint() -> None:
             response_class=_Aiohttp314Response,
         )
         async with SQSConnection(
-            ACCESS_KEY, SECRET_KEY, region="us-east-1", endpoint_url=ENDPOINT
+            ACCESS_KEY, SECRET_KEY, region="us-east-1", endpoint_url=ENDPOINT, transport="aiohttp"
         ) as conn:
             message = await conn.queue(QUEUE_URL).write("hello")
         assert message.id == "mid-1"
@@ -287,6 +287,7 @@ async def test_aiohttp_connection_errors_are_mapped_and_retried(
             SECRET_KEY,
             region="us-east-1",
             endpoint_url=ENDPOINT,
+            transport="aiohttp",
             retry=RetryPolicy(max_attempts=3),
         ) as conn:
             queues = await conn.get_all_queues()
@@ -305,6 +306,7 @@ async def test_aiohttp_connection_error_after_last_attempt_is_connect_error(
             SECRET_KEY,
             region="us-east-1",
             endpoint_url=ENDPOINT,
+            transport="aiohttp",
             retry=RetryPolicy(max_attempts=2),
         ) as conn:
             with pytest.raises(ConnectError) as info:
@@ -328,7 +330,7 @@ async def test_aiohttp_error_responses_are_mapped_with_case_insensitive_headers(
             response_class=_Aiohttp314Response,
         )
         async with SQSConnection(
-            ACCESS_KEY, SECRET_KEY, region="us-east-1", endpoint_url=ENDPOINT
+            ACCESS_KEY, SECRET_KEY, region="us-east-1", endpoint_url=ENDPOINT, transport="aiohttp"
         ) as conn:
             with pytest.raises(QueueDoesNotExist) as info:
                 await conn.queue(QUEUE_URL).write("x")

@@ -1,0 +1,552 @@
+"""The lean HTTP/1.1 transport against scripted servers on loopback.
+
+Each test starts an ``asyncio`` server whose connection handler reads requests (head plus
+``Content-Length`` body) and answers as the test scripts it: keep-alive, ``Connection:
+close``, chunked, silence, garbage, a close before or in the middle of a response, TLS.
+The server records what it saw (connections, requests, EOFs), and the tests assert on both
+ends. Waits are on conditions with deadlines, never bare sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ipaddress
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from sqs_async import Timeouts
+from sqs_async._transport.http11 import Http11Transport
+from sqs_async.errors import (
+    ClientClosedError,
+    ConnectError,
+    ConnectTimeout,
+    PoolTimeout,
+    ReadTimeout,
+    ResponseError,
+)
+
+SOON = 10.0  # deadline for conditions that should hold almost at once
+OK_BODY = b'{"MessageId":"m-1"}'
+HEADERS = {"Host": "127.0.0.1", "Content-Type": "application/x-amz-json-1.0"}
+
+
+@dataclass
+class Request:
+    head: bytes
+    body: bytes
+    connection: int
+
+
+Reply = Callable[[Request, asyncio.StreamWriter], Awaitable[bool]]
+"""Answers one request; returns False to close the connection afterwards."""
+
+
+def response(body: bytes = OK_BODY, *, status: int = 200, extra: str = "") -> bytes:
+    return (
+        f"HTTP/1.1 {status} OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        f"x-amzn-RequestId: rid-1\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+
+
+async def keep_alive(request: Request, writer: asyncio.StreamWriter) -> bool:
+    writer.write(response(request.body or OK_BODY))
+    return True
+
+
+@dataclass
+class Server:
+    reply: Reply = keep_alive
+    requests: list[Request] = field(default_factory=list)
+    connections: int = 0
+    eofs: int = 0
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    server: asyncio.Server | None = None
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    async def start(self, ssl_context: ssl.SSLContext | None = None) -> Server:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=ssl_context)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        number = self.connections
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError:
+                    break
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.lower() == b"content-length":
+                        length = int(value)
+                body = await reader.readexactly(length)
+                request = Request(head, body, number)
+                self.requests.append(request)
+                await self._notify()
+                if not await self.reply(request, writer):
+                    break
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.eofs += 1
+            await self._notify()
+            writer.close()
+
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def until(self, predicate: Callable[[], bool]) -> None:
+        async with asyncio.timeout(SOON), self.changed:
+            await self.changed.wait_for(predicate)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+def transport(**timeouts: float) -> Http11Transport:
+    return Http11Transport(Timeouts(**timeouts), max_connections=4, max_poll_connections=2)
+
+
+async def post(t: Http11Transport, server: Server, body: bytes = b"{}", **kw: float) -> bytes:
+    reply = await t.request(server.url, HEADERS, body, read_timeout=kw.get("read", 5.0))
+    assert reply.status == 200
+    return reply.body
+
+
+@pytest.fixture
+async def echo() -> AsyncIterator[Server]:
+    s = await Server().start()
+    yield s
+    await s.stop()
+
+
+async def test_requests_reuse_one_keep_alive_connection(echo: Server) -> None:
+    t = transport()
+    try:
+        for i in range(3):
+            assert await post(t, echo, b'{"n":%d}' % i) == b'{"n":%d}' % i
+    finally:
+        await t.aclose()
+    assert echo.connections == 1
+    assert [r.body for r in echo.requests] == [b'{"n":0}', b'{"n":1}', b'{"n":2}']
+    head = echo.requests[0].head
+    assert head.startswith(b"POST / HTTP/1.1\r\n")
+    assert b"Content-Length: 7\r\n" in head
+    assert b"Content-Type: application/x-amz-json-1.0\r\n" in head
+    await echo.until(lambda: echo.eofs == 1)  # aclose() closed the idle connection
+
+
+async def test_response_headers_come_back_lowercased() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(response(status=400, extra="X-Amzn-Query-Error: Code;Sender\r\n"))
+        return True
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        got = await t.request(server.url, HEADERS, b"{}", read_timeout=5)
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert got.status == 400
+    assert got.headers["x-amzn-query-error"] == "Code;Sender"
+    assert got.headers["x-amzn-requestid"] == "rid-1"
+
+
+async def test_connection_close_retires_the_connection() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(response(extra="Connection: close\r\n"))
+        return False
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        for _ in range(3):
+            assert await post(t, server) == OK_BODY
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 3
+
+
+async def test_a_stale_idle_connection_is_replaced_once_without_an_error() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.connection == 1 and len(server.requests) == 2:
+            return False  # read the second request, then close without a byte of answer
+        writer.write(response())
+        return True
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        assert await post(t, server) == OK_BODY
+        assert await post(t, server) == OK_BODY  # first try on the stale one, then a new one
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 2
+    assert [r.connection for r in server.requests] == [1, 1, 2]
+
+
+async def test_a_fresh_connection_closed_before_any_answer_is_a_connect_error() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        return False
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        with pytest.raises(ConnectError, match="before a response arrived"):
+            await post(t, server)
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 1  # no silent second try on a connection that was new
+
+
+async def test_a_close_in_the_middle_of_a_response_is_a_response_error() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(response()[:-5])
+        await writer.drain()
+        return False
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        with pytest.raises(ResponseError, match="middle of a response"):
+            await post(t, server)
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 1
+
+
+async def test_garbage_is_a_response_error_and_closes_the_connection() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
+        return True
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        with pytest.raises(ResponseError, match="malformed HTTP response"):
+            await post(t, server)
+        await server.until(lambda: server.eofs == 1)
+    finally:
+        await t.aclose()
+        await server.stop()
+
+
+async def test_chunked_bodies_and_interim_responses_are_decoded() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for piece in (b'{"Mess', b'ageId"', b':"m-1"}'):
+            writer.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        return True
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        assert await post(t, server) == OK_BODY
+        assert await post(t, server) == OK_BODY
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 1  # a chunked response leaves the connection reusable
+
+
+async def test_a_body_without_framing_runs_to_the_end_of_the_connection() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + OK_BODY)
+        return False
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        assert await post(t, server) == OK_BODY
+        assert await post(t, server) == OK_BODY
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 2
+
+
+async def test_silence_is_a_read_timeout_and_the_connection_is_closed() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        return True  # never answers, keeps reading
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        with pytest.raises(ReadTimeout, match=r"no response within 0\.2s"):
+            await post(t, server, read=0.2)
+        await server.until(lambda: server.eofs == 1)
+    finally:
+        await t.aclose()
+        await server.stop()
+
+
+async def test_the_read_timeout_restarts_whenever_bytes_arrive() -> None:
+    gaps = asyncio.Queue[None]()
+
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        data = response()
+        for i in range(len(data)):  # one byte per step; the client paces the steps
+            writer.write(data[i : i + 1])
+            await writer.drain()
+            await gaps.get()
+        return True
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        call = asyncio.create_task(post(t, server, read=2.0))
+        # Dribble the response over ~1.5 timeouts: each gap is far inside the read timeout.
+        steps = len(response())
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(steps):
+            await asyncio.sleep(3.0 / steps)  # the pacing under test, not a race wait
+            gaps.put_nowait(None)
+        assert await call == OK_BODY
+        assert loop.time() - started > 2.0  # the whole answer took longer than the timeout
+    finally:
+        await t.aclose()
+        await server.stop()
+
+
+async def test_a_full_pool_raises_pool_timeout_and_a_freed_slot_is_reused() -> None:
+    release = asyncio.Event()
+
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.body == b"hold":
+            await release.wait()
+        writer.write(response())
+        return True
+
+    server = await Server(reply).start()
+    t = Http11Transport(Timeouts(pool=0.2), max_connections=1, max_poll_connections=1)
+    try:
+        held = asyncio.create_task(post(t, server, b"hold"))
+        await server.until(lambda: len(server.requests) == 1)
+        with pytest.raises(PoolTimeout, match=r"\(1 in use\)"):
+            await post(t, server)
+        release.set()
+        assert await held == OK_BODY
+        assert await post(t, server) == OK_BODY
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 1
+
+
+async def test_long_polls_have_their_own_pool() -> None:
+    release = asyncio.Event()
+
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.body == b"poll":
+            await release.wait()
+        writer.write(response())
+        return True
+
+    server = await Server(reply).start()
+    t = Http11Transport(Timeouts(pool=0.2), max_connections=1, max_poll_connections=1)
+    try:
+        poll = asyncio.create_task(
+            t.request(server.url, HEADERS, b"poll", read_timeout=5, long_poll=True)
+        )
+        await server.until(lambda: len(server.requests) == 1)
+        assert await post(t, server) == OK_BODY  # the ordinary lane is free
+        release.set()
+        assert (await poll).status == 200
+    finally:
+        await t.aclose()
+        await server.stop()
+
+
+async def test_cancelling_a_request_closes_its_connection_and_frees_its_slot() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.body == b"hang":
+            return True
+        writer.write(response())
+        return True
+
+    server = await Server(reply).start()
+    t = Http11Transport(Timeouts(pool=1.0), max_connections=1, max_poll_connections=1)
+    try:
+        call = asyncio.create_task(post(t, server, b"hang"))
+        await server.until(lambda: len(server.requests) == 1)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await server.until(lambda: server.eofs == 1)  # never reused half-way through
+        assert await post(t, server) == OK_BODY
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 2
+
+
+async def test_a_refused_connection_is_a_connect_error() -> None:
+    probe = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = probe.sockets[0].getsockname()[1]
+    probe.close()
+    await probe.wait_closed()
+    t = transport()
+    try:
+        with pytest.raises(ConnectError, match=f"127.0.0.1:{port}"):
+            await t.request(f"http://127.0.0.1:{port}/", HEADERS, b"{}", read_timeout=1)
+    finally:
+        await t.aclose()
+
+
+async def test_a_connect_that_hangs_is_a_connect_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def hang(*args: object, **kwargs: object) -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(loop, "create_connection", hang)
+    t = transport(connect=0.1)
+    try:
+        with pytest.raises(ConnectTimeout, match=r"within 0\.1s"):
+            await t.request("http://127.0.0.1:9/", HEADERS, b"{}", read_timeout=1)
+    finally:
+        await t.aclose()
+
+
+async def test_a_line_break_in_a_header_is_refused_before_any_io(echo: Server) -> None:
+    t = transport()
+    try:
+        with pytest.raises(ValueError, match="line break"):
+            await t.request(
+                echo.url, {**HEADERS, "X-Evil": "a\r\nX-Injected: 1"}, b"{}", read_timeout=1
+            )
+    finally:
+        await t.aclose()
+    assert echo.connections == 0
+
+
+async def test_a_closed_transport_refuses_requests(echo: Server) -> None:
+    t = transport()
+    await post(t, echo)
+    await t.aclose()
+    with pytest.raises(ClientClosedError):
+        await post(t, echo)
+    await echo.until(lambda: echo.eofs == 1)
+
+
+async def test_close_fails_requests_in_flight(echo: Server) -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        return True  # never answers
+
+    echo.reply = reply
+    t = transport()
+    call = asyncio.create_task(post(t, echo))
+    await echo.until(lambda: len(echo.requests) == 1)
+    await t.aclose()
+    with pytest.raises(ConnectError):
+        await call
+
+
+def test_works_on_uvloop() -> None:
+    uvloop = pytest.importorskip("uvloop")  # the speedups extra; installed by scripts/test
+
+    async def main() -> None:
+        echo = await Server().start()
+        t = transport()
+        try:
+            for i in range(3):
+                assert await post(t, echo, b"[%d]" % i) == b"[%d]" % i
+        finally:
+            await t.aclose()
+            await echo.stop()
+        assert echo.connections == 1
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
+
+
+# -- TLS ----------------------------------------------------------------------------------------
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_tls_is_verified_against_aws_ca_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = await Server().start(context)
+    url = f"https://127.0.0.1:{server.port}/"
+    try:
+        monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+        untrusting = transport()
+        try:
+            with pytest.raises(ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await untrusting.request(url, HEADERS, b"{}", read_timeout=5)
+        finally:
+            await untrusting.aclose()
+
+        monkeypatch.setenv("AWS_CA_BUNDLE", str(cert))
+        trusting = transport()
+        try:
+            for _ in range(2):
+                got = await trusting.request(url, HEADERS, b'{"tls":1}', read_timeout=5)
+                assert got.body == b'{"tls":1}'
+        finally:
+            await trusting.aclose()
+    finally:
+        await server.stop()
+    assert server.requests[-1].connection == server.connections  # reused over TLS too
