@@ -126,7 +126,7 @@ class ResponseParser:
             if state == _HEAD:
                 end = buffer.find(b"\r\n\r\n")
                 if end < 0:
-                    if len(buffer) > MAX_HEAD_BYTES:
+                    if len(buffer) > MAX_HEAD_BYTES + 3:  # no room left for a valid end
                         raise ProtocolViolation(
                             f"response header block over {MAX_HEAD_BYTES} bytes"
                         )
@@ -145,9 +145,11 @@ class ResponseParser:
             if state == _CHUNK_SIZE:
                 end = buffer.find(b"\r\n")
                 if end < 0:
-                    if len(buffer) > _MAX_CHUNK_LINE:
+                    if len(buffer) > _MAX_CHUNK_LINE + 1:
                         raise ProtocolViolation("chunk size line too long")
                     return None
+                if end > _MAX_CHUNK_LINE:
+                    raise ProtocolViolation("chunk size line too long")
                 size = _chunk_size(bytes(buffer[:end]))
                 del buffer[: end + 2]
                 if size == 0:
@@ -204,6 +206,8 @@ class ResponseParser:
 
         Returns False for an interim (1xx) response, which is skipped.
         """
+        if end > MAX_HEAD_BYTES:  # the same bound however the bytes were split
+            raise ProtocolViolation(f"response header block over {MAX_HEAD_BYTES} bytes")
         lines = bytes(data[:end]).split(b"\r\n")
         status_line = lines[0]
         parts = status_line.split(b" ", 2)
@@ -212,6 +216,7 @@ class ResponseParser:
             or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0")
             or len(parts[1]) != 3
             or not parts[1].isdigit()
+            or parts[1][:1] == b"0"
         ):
             raise ProtocolViolation(f"not an HTTP/1.x status line: {status_line[:80]!r}")
         status = int(parts[1])
