@@ -14,6 +14,7 @@ from benchmarks.chart import write_chart
 from benchmarks.clients import CLIENTS
 from benchmarks.harness import MODES, Harness
 from benchmarks.report import markdown, summarize, write_outputs
+from benchmarks.scenarios import LOAD_SCENARIOS
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -36,16 +37,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--loops", default="asyncio,uvloop", help="comma-separated: asyncio, uvloop"
     )
+    everything = (*LOAD_SCENARIOS, "startup", "rss")
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(everything),
+        help=f"comma-separated subset of {','.join(everything)} (default: all)",
+    )
     args = parser.parse_args(argv)
 
     clients = tuple(c for c in args.clients.split(",") if c)
     unknown = [c for c in clients if c not in CLIENTS]
     loops = tuple(loop for loop in args.loops.split(",") if loop)
+    scenarios = tuple(s for s in args.scenarios.split(",") if s)
     if unknown or not clients or not set(loops) <= {"asyncio", "uvloop"} or not loops:
         parser.error(f"unknown clients {unknown} or loops {loops}")
+    if not scenarios or not set(scenarios) <= set(everything):
+        parser.error(f"unknown scenarios in {scenarios}")
     mode = MODES["smoke" if args.smoke else "quick" if args.quick else "full"]
 
-    raw = Harness(mode, args.out, clients=clients, loops=loops).run()
+    raw = Harness(mode, args.out, clients=clients, loops=loops, scenarios=scenarios).run()
     summary = summarize(raw)
     paths = write_outputs(summary, args.out)
     paths["png"] = args.out / "results.png"

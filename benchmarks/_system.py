@@ -5,6 +5,7 @@ Layer: stdlib only, imported by the server, the workers and the harness.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 
@@ -26,7 +27,10 @@ def pin_to_cpu(cpu: int | None) -> None:
     """Pin this process to one core; a no-op when not given or not available."""
     if cpu is None or not hasattr(os, "sched_setaffinity"):
         return
-    if cpu in os.sched_getaffinity(0):
+    # No check against our current affinity: a child inherits its parent's (the harness
+    # pins itself to the client core before it starts the server), and the server must
+    # still be able to move to its own core.
+    with contextlib.suppress(OSError):  # not a core we may use (cpuset): stay put
         os.sched_setaffinity(0, {cpu})
 
 

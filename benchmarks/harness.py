@@ -58,6 +58,14 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _affinity(pid: int) -> list[int] | None:
+    """The cores a process may run on (0: this one), or None where that is unknown."""
+    try:
+        return sorted(os.sched_getaffinity(pid))
+    except (AttributeError, OSError):
+        return None
+
+
 def _read_line(stream: IO[str], timeout: float) -> str | None:
     """One line from a child's stdout, or None after `timeout` seconds."""
     with selectors.DefaultSelector() as selector:
@@ -147,9 +155,11 @@ class Harness:
         out_dir: Path,
         clients: tuple[str, ...] = CLIENTS,
         loops: tuple[str, ...] = ("asyncio", "uvloop"),
+        scenarios: tuple[str, ...] = (*LOAD_SCENARIOS, "startup", "rss"),
         progress: Callable[[str], None] | None = None,
     ) -> None:
         self.mode, self.out_dir, self.clients, self.loops = mode, out_dir, clients, loops
+        self.scenarios = scenarios
         self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
         self.server_cpu, self.client_cpu = cpu_layout()
         self.records: list[dict[str, Any]] = []
@@ -174,13 +184,16 @@ class Harness:
                     worker.wait_ready()
                 for rep in range(self.mode.reps):
                     order = self._order(rep)
-                    if rep < self.mode.startup_reps:
+                    if rep < self.mode.startup_reps and "startup" in self.scenarios:
                         self._startup(rep, order, admin, log)
                     for scenario in LOAD_SCENARIOS:
+                        if scenario not in self.scenarios:
+                            continue
                         for loop in self.loops:
                             for client in order:
                                 self._load(rep, scenario, loop, client, workers, log)
-                self._rss(log)
+                if "rss" in self.scenarios:
+                    self._rss(log)
                 admin.close()
             finally:
                 for worker in workers.values():
@@ -203,6 +216,9 @@ class Harness:
             _stop(proc)
             raise RuntimeError(f"the benchmark server did not start: {line!r} (see bench.log)")
         self.port = int(line.split()[1])
+        # What the server really runs on (the report states it; a server sharing the client's
+        # core would make every throughput figure a measure of both).
+        self.server_affinity = _affinity(proc.pid)
         return proc
 
     def _record(
@@ -319,6 +335,8 @@ class Harness:
             "cpus_available": available_cpus(),
             "server_cpu": self.server_cpu,
             "client_cpu": self.client_cpu,
+            "server_affinity": getattr(self, "server_affinity", None),
+            "client_affinity": _affinity(0),
             "load_average_start": self.load_average_start,
             "load_average": list(os.getloadavg()),
             "clients": list(self.clients),

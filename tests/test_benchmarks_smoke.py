@@ -249,7 +249,12 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
 
     summary = json.loads((out / "results.json").read_text())
     assert set(summary) >= {"meta", "load", "startup", "rss", "runs"}
-    assert summary["meta"]["mode"]["name"] == "smoke"
+    meta = summary["meta"]
+    assert meta["mode"]["name"] == "smoke"
+    if meta["server_cpu"] is not None:  # two cores or more: server and clients kept apart
+        assert meta["server_affinity"] == [meta["server_cpu"]]
+        assert meta["client_affinity"] == [meta["client_cpu"]]
+        assert meta["server_cpu"] != meta["client_cpu"]
     uvloop_installed = _installed("uvloop")
     scenarios = {"send", "send_batch", "receive_delete", "consume", "batch_writer"}
     assert {row["scenario"] for row in summary["load"]} == scenarios
