@@ -37,7 +37,6 @@ from ._protocol.wire import JSON, WireProtocol, rejects_json
 from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
 from ._signing.credentials import CredentialProvider, resolve_region, resolve_region_nowait
 from ._signing.sigv4 import SigV4Signer
-from ._transport.aiohttp_transport import AiohttpTransport
 from ._transport.base import Transport
 from ._transport.http11 import Http11Transport
 from .errors import (
@@ -217,12 +216,15 @@ class Client:
             self._path = url.raw_path or "/"
             self._signer = SigV4Signer(self.region, "sqs")
             if self._transport is None:
-                factory = AiohttpTransport if self._http == "aiohttp" else Http11Transport
-                self._transport = factory(
-                    self.config.timeouts,
-                    self.config.max_connections,
-                    self.config.max_poll_connections,
-                )
+                config = self.config
+                sizes = (config.max_connections, config.max_poll_connections)
+                if self._http == "aiohttp":
+                    # imported on demand: aiohttp costs ~100 ms to import (SSL contexts)
+                    from ._transport.aiohttp_transport import AiohttpTransport
+
+                    self._transport = AiohttpTransport(config.timeouts, *sizes)
+                else:
+                    self._transport = Http11Transport(config.timeouts, *sizes)
             self._state = ClientState.OPENED
 
     def _adopt(self, task: asyncio.Task[Any]) -> None:

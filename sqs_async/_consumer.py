@@ -209,12 +209,19 @@ class Consumer:
         self._ran = True
         try:
             await self._fetcher.start()
+            fetcher = self._fetcher
             while await self._wait_for_slot():
                 try:
-                    message = await self._fetcher.get(keep_lease=True)
+                    message = await fetcher.get(keep_lease=True)
                 except StopAsyncIteration:
                     break
                 self._dispatch(message)
+                # what is already buffered starts at once, without an await per message
+                while self._free and not self._stopping:
+                    buffered = fetcher.get_nowait(keep_lease=True)
+                    if buffered is None:
+                        break
+                    self._dispatch(buffered)
         finally:
             shutdown = asyncio.get_running_loop().create_task(self._shutdown())
             try:

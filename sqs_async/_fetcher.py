@@ -337,13 +337,8 @@ class Fetcher:
             SQSError: The error that ended polling (queue deleted, credentials refused).
         """
         while True:
-            if self._buffer and not self._stopping:
-                message, _ = self._buffer.popleft()
-                self._tick()
-                if len(self._buffer) + self._reserved + self.batch_size <= self._target():
-                    self._room.set()
-                if not keep_lease and self.leases is not None:
-                    self.leases.remove(message)
+            message = self.get_nowait(keep_lease=keep_lease)
+            if message is not None:
                 return message
             if self._fatal is not None:
                 raise self._fatal
@@ -354,6 +349,18 @@ class Fetcher:
                 continue
             self._available.clear()
             await self._available.wait()
+
+    def get_nowait(self, *, keep_lease: bool = False) -> Message | None:
+        """The next buffered message if there is one (and not stopping), else ``None``."""
+        if not self._buffer or self._stopping:
+            return None
+        message, _ = self._buffer.popleft()
+        self._tick()
+        if len(self._buffer) + self._reserved + self.batch_size <= self._target():
+            self._room.set()
+        if not keep_lease and self.leases is not None:
+            self.leases.remove(message)
+        return message
 
     def _tick(self) -> None:
         self._window_count += 1

@@ -1,8 +1,10 @@
 """_transport: moving request bytes to the service and response bytes back.
 
-``base`` defines the :class:`Transport` protocol; ``aiohttp_transport`` is the real one (it
-owns the connection pools and maps aiohttp's exceptions in one place); ``mock`` is a
-scriptable fake for unit tests. Depends only on ``_config`` and ``errors``.
+``base`` defines the :class:`Transport` protocol. ``http11`` is the default, a lean HTTP/1.1
+client on asyncio protocols that owns the keep-alive pools (``h11parse`` is its pure
+response parser); ``aiohttp_transport`` is the alternative on aiohttp's ``ClientSession``
+(``transport="aiohttp"``), imported only when chosen; ``mock`` is a scriptable fake for
+unit tests. Depends only on ``_config`` and ``errors``.
 """
 
 from .base import Response, Transport
