@@ -36,6 +36,8 @@ DEFAULT_LINGER = 0.005  # seconds: long enough to coalesce a burst, short enough
 MAX_CONCURRENT_BATCHES = 16
 
 SendBatch = Callable[[list[T]], Awaitable[list["R | BaseException"]]]
+# Where an entry's result goes: a future someone may await, or a plain callback.
+_Outcome = asyncio.Future[R] | Callable[[R | BaseException], None]
 
 
 class Batcher(Generic[T, R]):
@@ -65,7 +67,7 @@ class Batcher(Generic[T, R]):
         self._max_entries = max_entries
         self._linger = linger
         self._slots = asyncio.Semaphore(max_concurrent)
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._pending: list[tuple[T, _Outcome[R]]] = []
         self._pending_bytes = 0
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -83,19 +85,31 @@ class Batcher(Generic[T, R]):
 
     def submit_nowait(self, entry: T) -> asyncio.Future[R]:
         """Add an entry; return the future of its result without waiting."""
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._add(entry, future)
+        return future
+
+    def submit_callback(self, entry: T, callback: Callable[[R | BaseException], None]) -> None:
+        """Add an entry whose result (or exception) goes to ``callback``, called on the loop.
+
+        Cheaper than :meth:`submit_nowait` for fire-and-forget entries (the consumer's
+        deletes): no future, no scheduled callback per entry. If the batch is cancelled,
+        the callback gets the :class:`asyncio.CancelledError`.
+        """
+        self._add(entry, callback)
+
+    def _add(self, entry: T, outcome: _Outcome[R]) -> None:
         if self._closed:
             raise ClientClosedError("this batcher is closed")
         size = self._size(entry) if self._size is not None else 0
         if self._pending and (self._max_bytes and self._pending_bytes + size > self._max_bytes):
             self._flush()
-        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._pending.append((entry, future))
+        self._pending.append((entry, outcome))
         self._pending_bytes += size
         if len(self._pending) >= self._max_entries:
             self._flush()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._flush)
-        return future
 
     def _flush(self) -> None:
         if self._timer is not None:
@@ -109,28 +123,19 @@ class Batcher(Generic[T, R]):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+    async def _run(self, batch: list[tuple[T, _Outcome[R]]]) -> None:
         try:
             async with self._slots:
                 self.batches_sent += 1
                 results = await self._send([entry for entry, _ in batch])
         except BaseException as exc:
-            for _, future in batch:
-                if not future.done():
-                    if isinstance(exc, asyncio.CancelledError):
-                        future.cancel()
-                    else:
-                        future.set_exception(exc)
+            for _, outcome in batch:
+                _deliver(outcome, exc)
             if not isinstance(exc, Exception):
                 raise
             return
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():  # the caller gave up waiting (cancelled)
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        for (_, outcome), result in zip(batch, results, strict=True):
+            _deliver(outcome, result)
 
     async def flush(self) -> None:
         """Send what is pending now and wait for every batch in flight."""
@@ -142,6 +147,24 @@ class Batcher(Generic[T, R]):
         """Stop taking entries, then flush and wait for everything in flight. Idempotent."""
         self._closed = True
         await self.flush()
+
+
+def _deliver(outcome: _Outcome[R], result: R | BaseException) -> None:
+    """Hand one entry's result to its future or its callback."""
+    if isinstance(outcome, asyncio.Future):
+        if outcome.done():  # the caller gave up waiting (cancelled)
+            return
+        if isinstance(result, asyncio.CancelledError):
+            outcome.cancel()
+        elif isinstance(result, BaseException):
+            outcome.set_exception(result)
+        else:
+            outcome.set_result(result)
+        return
+    try:
+        outcome(result)
+    except Exception:
+        log.exception("a batch entry callback failed")
 
 
 def entry_error(item: dict[str, Any], operation: str) -> ServiceError:

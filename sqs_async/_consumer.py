@@ -295,7 +295,7 @@ class Consumer:
             # Unless the handler deleted or released it itself: delete it, batched and not
             # awaited (a failure is logged, and the message comes back: at least once);
             # shutdown flushes what is pending. Once the batcher is closed, directly.
-            if (lease is not None or lost) and self._fetcher.delete_nowait(message) is None:
+            if (lease is not None or lost) and not self._fetcher.delete_nowait(message):
                 try:
                     await self._fetcher.delete(message)
                 except SQSError as exc:

@@ -404,19 +404,24 @@ class Fetcher:
 
     async def delete(self, message: Message) -> bool:
         """Delete a message, batched with other deletes."""
-        future = self.delete_nowait(message)
-        if future is None:
+        if self.leases is not None:
+            self.leases.remove(message)
+        handle = message.receipt_handle
+        if not handle:
+            raise ValidationError("the message has no receipt handle: it was not received")
+        if self._deletes is None or self._closed or self._shutdown is not None:
             await self.queue.delete_message(message)
-            self._deleted(message)
         else:
-            await future
+            await self._deletes.submit_nowait(handle)
+        self._deleted(message)
         return True
 
-    def delete_nowait(self, message: Message) -> asyncio.Future[Any] | None:
-        """Queue a batched delete without waiting for it; ``None`` once the batcher is closed.
+    def delete_nowait(self, message: Message) -> bool:
+        """Queue a batched delete without waiting for it; False once the batcher is closed.
 
         The consumer deletes handled messages this way: the next message need not wait
-        for the delete, and shutdown flushes the batcher, so none is dropped.
+        for the delete, and shutdown flushes the batcher, so none is dropped. A failed
+        delete is logged (the message comes back: at least once).
         """
         if self.leases is not None:
             self.leases.remove(message)
@@ -424,19 +429,17 @@ class Fetcher:
         if not handle:
             raise ValidationError("the message has no receipt handle: it was not received")
         if self._deletes is None or self._closed or self._shutdown is not None:
-            return None
-        future = self._deletes.submit_nowait(handle)
-        future.add_done_callback(lambda f: self._delete_done(f, message))
-        return future
+            return False
+        self._deletes.submit_callback(handle, lambda result: self._delete_done(result, message))
+        return True
 
-    def _delete_done(self, future: asyncio.Future[Any], message: Message) -> None:
-        if future.cancelled():
+    def _delete_done(self, result: object, message: Message) -> None:
+        if isinstance(result, asyncio.CancelledError):
             return
-        error = future.exception()
-        if error is None:
-            self._deleted(message)
+        if isinstance(result, BaseException):
+            log.warning("could not delete message %s: %s", message.id, result)
         else:
-            log.warning("could not delete message %s: %s", message.id, error)
+            self._deleted(message)
 
     def _deleted(self, message: Message) -> None:
         self.deleted += 1

@@ -153,6 +153,57 @@ async def test_a_cancelled_caller_does_not_disturb_the_others() -> None:
     assert [r for i, r in enumerate(results) if i != 3] == [0, 1, 2, 4, 5, 6, 7, 8, 9]
 
 
+async def test_callback_entries_get_their_result_error_or_batch_failure_directly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def answer(entries: list[Any]) -> list[Any]:
+        if entries[0] >= 10:
+            raise ServiceUnavailable("down", code="InternalError")
+        return [ValueError(f"bad {e}") if e == 4 else e for e in entries]
+
+    got: dict[int, object] = {}
+
+    def record(i: int) -> Callable[[object], None]:
+        def callback(result: object) -> None:
+            if i == 7:
+                raise RuntimeError("a broken callback")  # logged; the others still get theirs
+            got[i] = result
+
+        return callback
+
+    batcher: Batcher[int, int] = Batcher(Sender(answer), linger=LONG)
+    for i in range(20):
+        batcher.submit_callback(i, record(i))
+    await batcher.aclose()
+    assert [got[i] for i in (0, 1, 9)] == [0, 1, 9]
+    assert isinstance(got[4], ValueError)
+    assert 7 not in got
+    assert all(isinstance(got[i], ServiceUnavailable) for i in range(10, 20))
+    assert "a batch entry callback failed" in caplog.text
+
+
+async def test_a_cancelled_batch_cancels_futures_and_tells_callbacks() -> None:
+    started = asyncio.Event()
+
+    async def answer(entries: list[Any]) -> list[Any]:
+        started.set()
+        await asyncio.Event().wait()
+        return entries
+
+    got: list[object] = []
+    batcher: Batcher[int, int] = Batcher(Sender(answer), linger=LONG)
+    futures = [batcher.submit_nowait(i) for i in range(5)]
+    for i in range(5, 10):
+        batcher.submit_callback(i, got.append)
+    await asyncio.wait_for(started.wait(), 5)
+    (task,) = batcher._tasks
+    task.cancel()
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    assert all(isinstance(r, asyncio.CancelledError) for r in results)
+    assert len(got) == 5
+    assert all(isinstance(r, asyncio.CancelledError) for r in got)
+
+
 # -- closing -------------------------------------------------------------------------------
 
 
