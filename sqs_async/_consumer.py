@@ -172,7 +172,8 @@ class Consumer:
             hooks=self.hooks,
             on_lease_lost=self._lease_lost,
         )
-        self._running: dict[asyncio.Task[None], Message] = {}
+        # handler tasks by id(message) (ids, not messages: a subclass may define __eq__)
+        self._running: dict[int, asyncio.Task[None]] = {}
         self._free = concurrency
         self._slot_freed = asyncio.Event()
         self._busy_groups: set[str] = set()
@@ -251,7 +252,7 @@ class Consumer:
 
     def _start(self, message: Message, group: str | None) -> None:
         task = asyncio.get_running_loop().create_task(self._handle(message, group))
-        self._running[task] = message
+        self._running[id(message)] = task
         lease = self._fetcher.lease(message)
         if lease is not None:
             lease.task = task
@@ -311,9 +312,7 @@ class Consumer:
             log.warning("could not set the retry backoff of %s: %s", message.id, exc)
 
     def _done(self, message: Message, group: str | None, succeeded: bool) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.pop(task, None)
+        self._running.pop(id(message), None)
         self._lost.discard(message.receipt_handle or "")
         waiting = self._waiting.get(group) if group is not None else None
         if waiting and succeeded and not self._stopping:
@@ -347,7 +346,7 @@ class Consumer:
         waiting = [m for queue in self._waiting.values() for m in queue]
         self._waiting.clear()
         await fetcher.release(waiting + fetcher.take_buffered())
-        running = list(self._running)
+        running = list(self._running.values())
         if running:
             _, pending = await asyncio.wait(running, timeout=self.drain_timeout)
             for task in pending:

@@ -164,6 +164,7 @@ class Fetcher:
         self.leases: LeaseManager | None = None
         # consumption rate (messages/s), an exponentially weighted moving average
         self._rate = 0.0
+        self._cap = self.prefetch  # what _target() returns; follows the rate (_retarget)
         self._window_start = time.monotonic()
         self._window_count = 0
         # counters
@@ -184,6 +185,7 @@ class Fetcher:
         if self.visibility_timeout is None:
             self.visibility_timeout = await self.queue.get_timeout()
         self._params["VisibilityTimeout"] = self.visibility_timeout
+        self._retarget()
         self._deletes = DeleteBatcher(self.queue)
         self._visibility = VisibilityBatcher(self.queue)
         self.leases = LeaseManager(self._visibility, self.visibility_timeout, self._lease_lost)
@@ -245,10 +247,15 @@ class Fetcher:
     # -- polling --------------------------------------------------------------------------
 
     def _target(self) -> int:
+        """How many messages may be buffered or on their way (see the module docs)."""
+        return self._cap
+
+    def _retarget(self) -> None:
         if self._rate <= 0 or self.visibility_timeout is None:
-            return self.prefetch
+            self._cap = self.prefetch
+            return
         by_age = int(self._rate * self.visibility_timeout * self.max_buffer_age)
-        return max(self.batch_size, min(self.prefetch, by_age))
+        self._cap = max(self.batch_size, min(self.prefetch, by_age))
 
     def _has_room(self) -> bool:
         return len(self._buffer) + self._reserved + self.batch_size <= self._target()
@@ -369,6 +376,7 @@ class Fetcher:
         if elapsed >= 1.0:
             rate = self._window_count / elapsed
             self._rate = rate if self._rate == 0 else 0.5 * self._rate + 0.5 * rate
+            self._retarget()
             self._window_start = now
             self._window_count = 0
 
