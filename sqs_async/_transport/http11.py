@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Final, cast
 
 import yarl
@@ -71,9 +71,19 @@ class _Origin:
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: at most one exchange in flight."""
 
-    __slots__ = ("closed", "idle_since", "last_read", "lost", "parser", "transport", "waiter")
+    __slots__ = (
+        "closed",
+        "idle_since",
+        "last_read",
+        "lost",
+        "on_lost",
+        "parser",
+        "transport",
+        "waiter",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, on_lost: Callable[[_Connection], None]) -> None:
+        self.on_lost = on_lost  # the transport forgets the connection
         self.transport: asyncio.Transport | None = None
         self.parser = ResponseParser()
         self.waiter: asyncio.Future[Response] | None = None
@@ -127,6 +137,7 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(self._lost_error(reason))
         if not self.lost.done():
             self.lost.set_result(None)
+        self.on_lost(self)
 
     # -- used by the transport ------------------------------------------------------------------
 
@@ -297,7 +308,7 @@ class Http11Transport:
         try:
             async with asyncio.timeout(self._timeouts.connect):
                 _, connection = await loop.create_connection(
-                    _Connection,
+                    lambda: _Connection(self._connections.discard),
                     origin.host,
                     origin.port,
                     ssl=context,
@@ -321,7 +332,11 @@ class Http11Transport:
         if self._ssl is None:
             # loading the CA store reads files: off the event loop
             cafile = os.environ.get("AWS_CA_BUNDLE") or None
-            self._ssl = await asyncio.to_thread(ssl.create_default_context, cafile=cafile)
+            try:
+                self._ssl = await asyncio.to_thread(ssl.create_default_context, cafile=cafile)
+            except (OSError, ValueError) as exc:
+                where = f"the CA bundle {cafile!r} (AWS_CA_BUNDLE)" if cafile else "CA store"
+                raise ConnectError(f"cannot load {where}: {exc}") from exc
         return self._ssl
 
     async def aclose(self) -> None:

@@ -57,6 +57,43 @@ async def test_connect_sqs_in_async_with(
     assert conn.closed
 
 
+@known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
+@pytest.mark.parametrize("transport", ["http11", "aiohttp"])
+async def test_both_http_transports_do_the_whole_round_trip(
+    sqs_endpoint: str, sqs_queue_name: QueueNameFactory, transport: Any
+) -> None:
+    async with sqs_async.connect_sqs(
+        TEST_ACCESS_KEY,
+        TEST_SECRET_KEY,
+        region=TEST_REGION,
+        endpoint_url=sqs_endpoint,
+        transport=transport,
+    ) as conn:
+        queue = await conn.create_queue(sqs_queue_name())
+        body = "é" * 70_000  # a multi-read request and response (UTF-8: 140,000 bytes)
+        await queue.write(queue.new_message(body))
+        await queue.write_batch([queue.new_message(f"m{i}") for i in range(12)])
+        received = await queue.get_messages(10, wait_time_seconds=1)
+        assert received
+        assert await queue.delete_message_batch(received)
+        got = {m.get_body() for m in received}
+        while len(got) < 13:
+            more = await queue.get_messages(10, wait_time_seconds=1)
+            assert more, f"only {len(got)} of 13 messages came back"
+            got |= {m.get_body() for m in more}
+            await queue.delete_message_batch(more)
+        assert got == {body} | {f"m{i}" for i in range(12)}
+        assert await queue.count() == 0
+        with pytest.raises(sqs_async.QueueDoesNotExist):
+            await conn.get_queue_url(QueueName=sqs_queue_name())
+        await conn.delete_queue(queue)
+
+
+def test_an_unknown_transport_name_is_refused_before_any_io() -> None:
+    with pytest.raises(ValueError, match="transport must be 'http11', 'aiohttp' or a Transport"):
+        SQSConnection("a", "b", region="us-east-1", transport="requests")  # type: ignore[arg-type]
+
+
 async def test_first_call_opens_the_connection_without_async_with(sqs_endpoint: str) -> None:
     conn = connection_to(sqs_endpoint)
     try:

@@ -550,3 +550,37 @@ async def test_tls_is_verified_against_aws_ca_bundle(
     finally:
         await server.stop()
     assert server.requests[-1].connection == server.connections  # reused over TLS too
+
+
+async def test_connections_the_server_closes_while_idle_are_forgotten() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        writer.write(response())  # keep-alive promised...
+        await writer.drain()
+        return False  # ...but the server closes the connection right after
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        for _ in range(5):
+            assert await post(t, server) == OK_BODY
+        # every connection ends closed by the server; once each is lost, none is kept
+        # (a long-lived client must not accumulate dead ones)
+        if t._connections:
+            await asyncio.wait([c.lost for c in list(t._connections)], timeout=SOON)
+        assert not t._connections
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 5  # each request needed a connection of its own
+
+
+async def test_an_unreadable_aws_ca_bundle_is_a_clear_connect_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    t = transport()
+    try:
+        with pytest.raises(ConnectError, match=r"cannot load the CA bundle .*AWS_CA_BUNDLE"):
+            await t.request("https://127.0.0.1:9/", HEADERS, b"{}", read_timeout=1)
+    finally:
+        await t.aclose()
