@@ -193,6 +193,14 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _affinity_note(meta: dict[str, Any]) -> str:
+    """What the processes were really allowed to run on (recorded by the harness)."""
+    server, client = meta.get("server_affinity"), meta.get("client_affinity")
+    if server is None or client is None:
+        return ""
+    return f" (checked: server on {server}, harness and clients on {client})"
+
+
 def markdown(summary: dict[str, Any]) -> str:
     meta = summary["meta"]
     mode = meta["mode"]
@@ -201,7 +209,9 @@ def markdown(summary: dict[str, Any]) -> str:
         "",
         f"{meta['started']}, {meta['duration_s']} s; Python {meta['python']}; "
         f"{meta['platform']}.  ",
-        f"Server pinned to core {meta['server_cpu']}, clients to core {meta['client_cpu']}; "
+        f"Server pinned to core {meta['server_cpu']}, clients to core {meta['client_cpu']}"
+        + _affinity_note(meta)
+        + "; "
         f"load average at start {meta.get('load_average_start', meta['load_average'])[0]:.2f}.  ",
         f"{mode['reps']} interleaved repetitions per cell; each timed window ends at "
         f"{mode['max_messages']:,} messages or {mode['max_seconds']} s. Cells: median (min-max).  ",
