@@ -46,6 +46,7 @@ class ResponseParser:
 
     __slots__ = (
         "_body",
+        "_body_size",
         "_buffer",
         "_headers",
         "_remaining",
@@ -62,6 +63,7 @@ class ResponseParser:
         self._headers: dict[str, str] = {}
         self._remaining = 0
         self._body: list[bytes] = []
+        self._body_size = 0  # bytes in _body (chunked)
         self.keep_alive = True
         self.started = False
 
@@ -69,6 +71,7 @@ class ResponseParser:
         """Get ready for the next response on the same connection."""
         self._state = _HEAD
         self._body = []
+        self._body_size = 0
         self.started = False
 
     @property
@@ -155,7 +158,8 @@ class ResponseParser:
                 if size == 0:
                     self._state = _TRAILER
                     continue
-                if sum(map(len, self._body)) + size > MAX_BODY_BYTES:
+                self._body_size += size
+                if self._body_size > MAX_BODY_BYTES:
                     raise ProtocolViolation(f"response body over {MAX_BODY_BYTES} bytes")
                 self._remaining = size
                 self._state = _CHUNK_DATA
@@ -199,6 +203,7 @@ class ResponseParser:
         response = Response(self._status, self._headers, body)
         self._state = _HEAD
         self._body = []
+        self._body_size = 0
         return response
 
     def _head(self, data: bytes | bytearray, end: int) -> bool:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+from asyncio.base_events import BaseEventLoop
 from collections.abc import Callable, Mapping
 from typing import Final, cast
 
@@ -78,6 +79,7 @@ class _Connection(asyncio.Protocol):
         "lost",
         "on_lost",
         "parser",
+        "timer",
         "transport",
         "waiter",
     )
@@ -87,6 +89,7 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = ResponseParser()
         self.waiter: asyncio.Future[Response] | None = None
+        self.timer: asyncio.TimerHandle | None = None  # the read timeout of the exchange
         self.closed = False
         self.idle_since = 0.0
         self.last_read = 0.0
@@ -121,8 +124,8 @@ class _Connection(asyncio.Protocol):
             self.waiter = None
             try:
                 waiter.set_result(self.parser.feed_eof())
-            except ProtocolViolation as exc:
-                waiter.set_exception(self._lost_error(str(exc)))
+            except ProtocolViolation:
+                waiter.set_exception(self._lost_error("the server closed the connection"))
         self.closed = True
         return False  # let the transport close
 
@@ -155,22 +158,28 @@ class _Connection(asyncio.Protocol):
         self.waiter = waiter
         self.parser.reset()
         self.last_read = loop.time()
-        timer = loop.call_at(self.last_read + read_timeout, self._check_read, read_timeout)
-        transport.write(request)
+        self.timer = loop.call_at(
+            self.last_read + read_timeout, self._check_read, waiter, read_timeout
+        )
         try:
+            try:
+                transport.write(request)
+            except (OSError, RuntimeError) as exc:  # uvloop raises once its handle is closed
+                raise ConnectError(f"could not send the request: {exc}") from exc
             return await waiter
         finally:
-            timer.cancel()
+            if self.timer is not None:
+                self.timer.cancel()  # the current one: _check_read may have re-armed it
+                self.timer = None
             self.waiter = None
 
-    def _check_read(self, read_timeout: float) -> None:
-        waiter = self.waiter
-        if waiter is None or waiter.done():
-            return
+    def _check_read(self, waiter: asyncio.Future[Response], read_timeout: float) -> None:
+        if waiter is not self.waiter or waiter.done():
+            return  # a timer of an earlier exchange: not ours to judge
         loop = waiter.get_loop()
         deadline = self.last_read + read_timeout
         if loop.time() < deadline:  # bytes came in meanwhile: wait out the rest
-            loop.call_at(deadline, self._check_read, read_timeout)
+            self.timer = loop.call_at(deadline, self._check_read, waiter, read_timeout)
             return
         self.waiter = None
         waiter.set_exception(ReadTimeout(f"no response within {read_timeout}s"))
@@ -199,7 +208,13 @@ class _Lane:
         idle = self.idle.get(key)
         while idle:
             connection = idle.pop()  # the most recently used: the least likely to be stale
-            if not connection.closed and now - connection.idle_since < KEEPALIVE_SECONDS:
+            transport = connection.transport
+            if (
+                not connection.closed
+                and transport is not None
+                and not transport.is_closing()
+                and now - connection.idle_since < KEEPALIVE_SECONDS
+            ):
                 return connection
             connection.close()
         return None
@@ -267,14 +282,11 @@ class Http11Transport:
         try:
             loop = asyncio.get_running_loop()
             connection = lane.take_idle(origin.key, loop.time())
-            if connection is not None:
-                try:
-                    return await self._exchange(lane, origin, connection, request, read_timeout)
-                except ConnectError:
-                    if connection.parser.started or self._closed:
-                        raise
-                    # an idle connection the server had already closed: one fresh try
-            connection = await self._connect(origin)
+            if connection is None:
+                connection = await self._connect(origin)
+            # A failure after the write is never resent here, even with no byte of answer:
+            # the server may have acted on the request. The client's retry policy decides
+            # (counted, with backoff), as botocore does.
             return await self._exchange(lane, origin, connection, request, read_timeout)
         finally:
             semaphore.release()
@@ -305,20 +317,35 @@ class Http11Transport:
             raise ClientClosedError("the transport is closed")
         loop = asyncio.get_running_loop()
         context = await self._ssl_context() if origin.tls else None
+        # Happy eyeballs (RFC 8305) on the standard loop: a dual-stack endpoint on a host
+        # with broken IPv6 must not spend the whole connect timeout on the first address.
+        # uvloop's create_connection does not take the argument.
+        eyeballs = 0.25 if isinstance(loop, BaseEventLoop) else None
+        server_hostname = origin.host if context is not None else None
         try:
             async with asyncio.timeout(self._timeouts.connect):
-                _, connection = await loop.create_connection(
-                    lambda: _Connection(self._connections.discard),
-                    origin.host,
-                    origin.port,
-                    ssl=context,
-                    server_hostname=origin.host if context is not None else None,
-                )  # no happy_eyeballs_delay: uvloop does not take it
+                if eyeballs is not None:
+                    _, connection = await loop.create_connection(
+                        lambda: _Connection(self._connections.discard),
+                        origin.host,
+                        origin.port,
+                        ssl=context,
+                        server_hostname=server_hostname,
+                        happy_eyeballs_delay=eyeballs,
+                    )
+                else:
+                    _, connection = await loop.create_connection(
+                        lambda: _Connection(self._connections.discard),
+                        origin.host,
+                        origin.port,
+                        ssl=context,
+                        server_hostname=server_hostname,
+                    )
         except TimeoutError as exc:
             raise ConnectTimeout(
                 f"could not connect to {origin.host}:{origin.port} within {self._timeouts.connect}s"
             ) from exc
-        except OSError as exc:  # refused, unreachable, DNS, TLS verification (SSLError)
+        except (OSError, UnicodeError) as exc:  # refused, DNS, TLS (SSLError), IDNA
             raise ConnectError(
                 f"could not connect to {origin.host}:{origin.port}: {exc or type(exc).__name__}"
             ) from exc

@@ -188,10 +188,10 @@ async def test_connection_close_retires_the_connection() -> None:
     assert server.connections == 3
 
 
-async def test_a_stale_idle_connection_is_replaced_once_without_an_error() -> None:
+async def test_a_request_that_dies_on_a_reused_connection_is_not_resent_here() -> None:
     async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
-        if request.connection == 1 and len(server.requests) == 2:
-            return False  # read the second request, then close without a byte of answer
+        if len(server.requests) == 2:
+            return False  # took the second request, then closed without a byte of answer
         writer.write(response())
         return True
 
@@ -199,12 +199,61 @@ async def test_a_stale_idle_connection_is_replaced_once_without_an_error() -> No
     t = transport()
     try:
         assert await post(t, server) == OK_BODY
-        assert await post(t, server) == OK_BODY  # first try on the stale one, then a new one
+        # The server may have acted on it: the transport must not resend it on its own
+        # (the client's retry policy decides, counted and with backoff).
+        with pytest.raises(ConnectError, match="before a response arrived"):
+            await post(t, server)
     finally:
         await t.aclose()
         await server.stop()
-    assert server.connections == 2
-    assert [r.connection for r in server.requests] == [1, 1, 2]
+    assert len(server.requests) == 2
+    assert server.connections == 1
+
+
+async def test_a_read_timer_re_armed_for_one_request_never_judges_the_next() -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        data = response(request.body)
+        if request.body == b"A":  # first bytes late, the rest later: A's timer re-arms
+            await asyncio.sleep(0.4)  # the pacing under test, inside A's 0.6 s
+            writer.write(data[:10])
+            await writer.drain()
+            await asyncio.sleep(0.3)
+            writer.write(data[10:])
+        else:  # B: answered well inside its own 2 s, but after A's re-armed timer
+            await asyncio.sleep(0.8)
+            writer.write(data)
+        return True
+
+    server = await Server(reply).start()
+    t = transport()
+    try:
+        assert await post(t, server, b"A", read=0.6) == b"A"
+        assert await post(t, server, b"B", read=2.0) == b"B"
+    finally:
+        await t.aclose()
+        await server.stop()
+    assert server.connections == 1
+
+
+async def test_a_failing_write_is_a_connect_error_and_leaves_nothing_behind(
+    echo: Server,
+) -> None:
+    t = transport()
+    try:
+        assert await post(t, echo, b"[1]") == b"[1]"
+        (connection,) = t._connections
+
+        def broken(data: bytes) -> None:
+            raise RuntimeError("handle is closed")
+
+        connection.transport.write = broken  # type: ignore[method-assign,union-attr]
+        with pytest.raises(ConnectError, match="could not send the request"):
+            await post(t, echo)
+        assert connection.waiter is None
+        assert connection.timer is None
+        assert connection not in t._connections
+    finally:
+        await t.aclose()
 
 
 async def test_a_fresh_connection_closed_before_any_answer_is_a_connect_error() -> None:
@@ -563,11 +612,12 @@ async def test_connections_the_server_closes_while_idle_are_forgotten() -> None:
     try:
         for _ in range(5):
             assert await post(t, server) == OK_BODY
-        # every connection ends closed by the server; once each is lost, none is kept
-        # (a long-lived client must not accumulate dead ones)
-        if t._connections:
-            await asyncio.wait([c.lost for c in list(t._connections)], timeout=SOON)
-        assert not t._connections
+            # once the client has seen the close, the connection is gone from the
+            # transport (a long-lived client must not accumulate dead ones), and the
+            # next request goes out on a new one without an error
+            if t._connections:
+                await asyncio.wait([c.lost for c in list(t._connections)], timeout=SOON)
+            assert not t._connections
     finally:
         await t.aclose()
         await server.stop()
