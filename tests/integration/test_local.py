@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 
 import sqs_async
-from sqs_async import local
+from sqs_async import _pytest_plugin, local
 from sqs_async.local import (
     TEST_ENDPOINT_ENV,
     ExternalSQSServer,
@@ -372,7 +372,7 @@ def test_session_server_uses_the_external_endpoint_without_spawning(
         raise AssertionError("nothing may be spawned")
 
     monkeypatch.setattr(subprocess, "Popen", no_spawn)
-    server = local._session_server(
+    server = _pytest_plugin._session_server(
         tmp_path / "moto.log", {TEST_ENDPOINT_ENV: " http://127.0.0.1:4566/ "}
     )
     assert isinstance(server, ExternalSQSServer)
@@ -385,7 +385,7 @@ def test_session_server_uses_the_external_endpoint_without_spawning(
 
 def test_session_server_defaults_to_a_local_subprocess(tmp_path: Path) -> None:
     for environ in ({}, {TEST_ENDPOINT_ENV: ""}):
-        server = local._session_server(tmp_path / "moto.log", environ)
+        server = _pytest_plugin._session_server(tmp_path / "moto.log", environ)
         assert isinstance(server, LocalSQSServer)
         assert server.mode == "subprocess"
         assert not server.running
@@ -393,7 +393,7 @@ def test_session_server_defaults_to_a_local_subprocess(tmp_path: Path) -> None:
 
 def test_session_server_rejects_a_bad_endpoint(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not an http"):
-        local._session_server(tmp_path / "moto.log", {TEST_ENDPOINT_ENV: "localhost:4566"})
+        _pytest_plugin._session_server(tmp_path / "moto.log", {TEST_ENDPOINT_ENV: "localhost:4566"})
 
 
 async def test_sqs_connection_fixture(
