@@ -240,6 +240,7 @@ class Queue:
         *,
         delay_seconds: int | None = None,
         group_id: str | None = None,
+        deduplication_ids: Sequence[str] | None = None,
     ) -> BatchResults:
         """Send any number of messages in SendMessageBatch calls.
 
@@ -248,13 +249,29 @@ class Queue:
         positions, never MessageIds. boto-style tuples ``(id, body, delay[, attributes])``
         are accepted too.
 
+        Args:
+            messages: Messages, bodies or boto tuples.
+            delay_seconds: Delay for every message without one of its own.
+            group_id: MessageGroupId of every message (FIFO queues).
+            deduplication_ids: FIFO queues without content-based deduplication: one
+                MessageDeduplicationId per message, in the same order.
+
         Returns:
             Per-message outcomes: ``.successful`` and ``.failed``.
 
         Raises:
-            ValidationError: A message breaks an SQS limit (nothing is sent).
+            ValidationError: A message breaks an SQS limit, or ``deduplication_ids`` does
+                not have one id per message (nothing is sent).
         """
         items = [self._batch_item(m) for m in messages]
+        dedup: Sequence[str | None] = [None] * len(items)
+        if deduplication_ids is not None:
+            if isinstance(deduplication_ids, str) or len(deduplication_ids) != len(items):
+                raise ValidationError(
+                    f"deduplication_ids must be a sequence of one id per message "
+                    f"({len(items)} messages)"
+                )
+            dedup = deduplication_ids
         if not items:
             return BatchResults()
         limit = self.connection.config.limits.max_message_bytes
@@ -266,7 +283,7 @@ class Queue:
                 delay if delay is not None else delay_seconds,
                 attributes,
                 group_id,
-                None,
+                dedup[index],
             )
             sizes.append(entry_size(entry, limit, f"messages[{index}]"))
             entries.append(entry)

@@ -193,6 +193,25 @@ async def test_write_batch_on_a_fifo_queue_keeps_order(new_queue: QueueFactory) 
     assert received == bodies
 
 
+async def test_write_batch_with_deduplication_ids_on_a_fifo_queue(
+    new_queue: QueueFactory,
+) -> None:
+    queue = await new_queue(fifo=True)  # no content-based deduplication: ids are required
+    bodies = [f"job {i}" for i in range(12)]
+    ids = [f"job-{i}" for i in range(12)]
+    first = await queue.write_batch(bodies, group_id="jobs", deduplication_ids=ids)
+    assert len(first.successful) == 12
+    again = await queue.write_batch(bodies, group_id="jobs", deduplication_ids=ids)
+    assert not again.failed  # accepted, and dropped by SQS as duplicates
+    received: list[str] = []
+    while len(received) < len(bodies):
+        batch = await eventually(lambda: queue.get_messages(10, wait_time_seconds=1))
+        received.extend(m.get_body() for m in batch)
+        assert await queue.delete_message_batch(batch)
+    assert received == bodies
+    assert await queue.count(include_in_flight=True) == 0
+
+
 @known_divergent("local-aws-sqs", LOCAL_FRESH_MESSAGE_DELAYED)
 async def test_write_batch_with_boto_tuples_and_a_delay(new_queue: QueueFactory) -> None:
     queue = await new_queue()

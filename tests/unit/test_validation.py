@@ -301,6 +301,35 @@ async def test_delay_out_of_range_in_write_batch() -> None:
     assert "900" in str(exc)
 
 
+@pytest.mark.parametrize(
+    ("ids", "needle"),
+    [
+        (["a"], "one id per message (2 messages)"),
+        (["a", "b", "c"], "one id per message (2 messages)"),
+        ("ab", "one id per message"),
+        (["a", ""], "MessageDeduplicationId '' is invalid"),
+        (["a", "x" * 129], "MessageDeduplicationId"),
+    ],
+)
+async def test_deduplication_ids_of_write_batch_are_checked_before_io(
+    ids: Any, needle: str
+) -> None:
+    exc = await rejected(lambda q: q.write_batch(["a", "b"], group_id="g", deduplication_ids=ids))
+    assert needle in str(exc)
+
+
+async def test_deduplication_ids_of_write_batch_go_one_per_entry() -> None:
+    calls = await accepted(
+        lambda q: q.write_batch(
+            [f"m{i}" for i in range(12)],
+            group_id="g",
+            deduplication_ids=[f"d{i}" for i in range(12)],
+        )
+    )
+    sent = [e["MessageDeduplicationId"] for c in calls for e in c.params["Entries"]]
+    assert sent == [f"d{i}" for i in range(12)]
+
+
 @pytest.mark.parametrize("seconds", [0, 43_200])
 async def test_visibility_in_range(seconds: int) -> None:
     calls = await accepted(lambda q: q.get_messages(1, visibility_timeout=seconds))
