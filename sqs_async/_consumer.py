@@ -160,6 +160,13 @@ class Consumer:
         self.max_receives = max_receives
         self.cancel_on_lease_loss = cancel_on_lease_loss
         self.hooks = hooks or ConsumerHooks()
+        # Per-message hot path: skip the clock and the call when on_handled is the no-op.
+        self._on_handled = (
+            None
+            if type(self.hooks).on_handled is ConsumerHooks.on_handled
+            else self.hooks.on_handled
+        )
+        self._fifo = queue.fifo
         self._fetcher = Fetcher(
             queue,
             batch_size=batch_size,
@@ -241,7 +248,7 @@ class Consumer:
         return not self._stopping
 
     def _dispatch(self, message: Message) -> None:
-        group = message.attributes.get("MessageGroupId") if self.queue.fifo else None
+        group = message.attributes.get("MessageGroupId") if self._fifo else None
         if group is not None and group in self._busy_groups:
             self._waiting.setdefault(group, collections.deque()).append(message)
             return  # it starts when its group's running message is done; no slot taken
@@ -258,7 +265,8 @@ class Consumer:
             lease.task = task
 
     async def _handle(self, message: Message, group: str | None) -> None:
-        started = time.monotonic()
+        on_handled = self._on_handled
+        started = time.monotonic() if on_handled is not None else 0.0
         succeeded = False
         try:
             count = int(message.attributes.get("ApproximateReceiveCount", "1"))
@@ -290,7 +298,8 @@ class Consumer:
                 return
             succeeded = True
             self.handled += 1
-            _call_hook(self.hooks.on_handled, message, time.monotonic() - started)
+            if on_handled is not None:
+                _call_hook(on_handled, message, time.monotonic() - started)
             lease = self._fetcher.finish(message)
             lost = message.receipt_handle in self._lost
             # Unless the handler deleted or released it itself: delete it, batched and not
