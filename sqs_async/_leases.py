@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,6 +69,10 @@ class LeaseManager:
         self._clock = clock
         self._leases: dict[str, Lease] = {}
         self._changed = asyncio.Event()
+        # When the renewal loop will next look (monotonic seconds): -inf while it is busy,
+        # +inf while it sleeps with nothing held. Only a lease due before then wakes it,
+        # so the common case (a new lease, due after all the others) costs no wake-up.
+        self._wake_at = -math.inf
         self.renewals = 0
         self.lost = 0
 
@@ -79,8 +84,16 @@ class LeaseManager:
         now = self._clock() if received_at is None else received_at
         lease = Lease(message, now, now + self.visibility_timeout)
         self._leases[message.receipt_handle or ""] = lease
-        self._changed.set()
+        self._wake_if_due_before(lease.expires_at)
         return lease
+
+    def wake(self) -> None:
+        """Look at the leases now rather than at the planned time (e.g. after a clock jump)."""
+        self._changed.set()
+
+    def _wake_if_due_before(self, expires_at: float) -> None:
+        if expires_at - self._margin() < self._wake_at:
+            self._changed.set()
 
     def get(self, message: Message) -> Lease | None:
         """The lease of a message, if we hold it."""
@@ -95,6 +108,7 @@ class LeaseManager:
         lease = self.get(message)
         if lease is not None:
             lease.expires_at = self._clock() + seconds
+            self._wake_if_due_before(lease.expires_at)  # shortened: renew it in time
 
     def headroom(self) -> float | None:
         """Seconds until the earliest lease runs out (``None`` when none is held)."""
@@ -125,13 +139,17 @@ class LeaseManager:
             if self._leases:
                 earliest = min(lease.expires_at for lease in self._leases.values())
                 delay = max(0.01, earliest - margin - now)
+                self._wake_at = now + delay
             else:
                 delay = None
+                self._wake_at = math.inf
             try:
                 async with asyncio.timeout(delay):
                     await self._changed.wait()
             except TimeoutError:
                 pass
+            finally:
+                self._wake_at = -math.inf
 
     async def _renew(self, due: list[Lease]) -> bool:
         """Renew the given leases; return whether any renewal failed transiently."""

@@ -116,11 +116,13 @@ async def test_a_lease_is_renewed_once_less_than_half_its_timeout_is_left() -> N
         first = manager.add(_message("h1"))
         await _settle()
         clock.now = 14.9  # 15.1 s left: not yet
-        manager.add(_message("h2"))  # (adding wakes the manager up)
+        manager.add(_message("h2"))
+        manager.wake()  # the fake clock jumped: look now
         await _settle()
         assert server.entries == []
         clock.now = 15.5  # 14.5 s left: renew h1 only
         manager.add(_message("h3"))
+        manager.wake()
         await wait_for(lambda: manager.renewals == 1, SOON)
         assert server.entries == [("h1", 30)]
         assert first.expires_at == 15.5 + 30
@@ -135,17 +137,34 @@ async def test_renewals_stop_at_the_twelve_hour_cap_and_the_lease_is_lost() -> N
         message = _message("h1")
         lease = manager.add(message, received_at=0.0)
         clock.now = MAX_VISIBILITY_TIMEOUT - 20.0
-        manager.extend(message, 10)  # renewed all along; 10 s left
-        manager.add(_message("wake-1"))
+        manager.extend(message, 10)  # renewed all along; 10 s left (due: this wakes it)
         await wait_for(lambda: manager.renewals == 1, SOON)
         assert server.entries == [("h1", 20)]  # capped: 20 s until 12 h after receipt
         clock.now = MAX_VISIBILITY_TIMEOUT - 5.0
-        manager.add(_message("wake-2"))
+        manager.wake()
         await wait_for(lambda: manager.lost == 1, SOON)
         assert lost == [lease]
         assert lease.lost
         assert manager.get(message) is None
         assert [e for e in server.entries if e[0] == "h1"] == [("h1", 20)]  # none past the cap
+
+
+async def test_a_new_lease_due_after_the_others_does_not_wake_the_manager() -> None:
+    server, clock = VisibilityServer(), Clock(0.0)
+    async with _leases(server, clock, 30) as (manager, lost):
+        manager.add(_message("h1"))
+        await _settle()  # the manager now sleeps until h1 is due (15 s)
+        for i in range(50):  # each due after h1: no wake-up, no scan of every lease
+            manager.add(_message(f"later-{i}"))
+            assert not manager._changed.is_set()
+        clock.now = 5.0
+        message = _message("short")
+        manager.add(message)
+        manager.extend(message, 2)  # the user shortened it: due before h1, so it wakes
+        assert manager._changed.is_set()
+        await wait_for(lambda: manager.renewals == 1, SOON)
+        assert server.entries == [("short", 30)]
+        assert lost == []
 
 
 async def test_a_renewal_refused_as_receipt_handle_invalid_loses_the_lease() -> None:
