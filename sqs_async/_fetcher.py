@@ -410,17 +410,25 @@ class Fetcher:
 
     # -- acting on messages (MessageOwner) ------------------------------------------------
 
-    async def delete(self, message: Message) -> bool:
-        """Delete a message, batched with other deletes."""
+    def _release_for_delete(self, message: Message) -> tuple[str, DeleteBatcher | None]:
+        """Stop holding a message about to be deleted: its handle, and the batcher to use
+        (``None`` once closed: delete directly)."""
         if self.leases is not None:
             self.leases.remove(message)
         handle = message.receipt_handle
         if not handle:
             raise ValidationError("the message has no receipt handle: it was not received")
-        if self._deletes is None or self._closed or self._shutdown is not None:
+        if self._closed or self._shutdown is not None:
+            return handle, None
+        return handle, self._deletes
+
+    async def delete(self, message: Message) -> bool:
+        """Delete a message, batched with other deletes."""
+        handle, deletes = self._release_for_delete(message)
+        if deletes is None:
             await self.queue.delete_message(message)
         else:
-            await self._deletes.submit_nowait(handle)
+            await deletes.submit_nowait(handle)
         self._deleted(message)
         return True
 
@@ -431,14 +439,10 @@ class Fetcher:
         for the delete, and shutdown flushes the batcher, so none is dropped. A failed
         delete is logged (the message comes back: at least once).
         """
-        if self.leases is not None:
-            self.leases.remove(message)
-        handle = message.receipt_handle
-        if not handle:
-            raise ValidationError("the message has no receipt handle: it was not received")
-        if self._deletes is None or self._closed or self._shutdown is not None:
+        handle, deletes = self._release_for_delete(message)
+        if deletes is None:
             return False
-        self._deletes.submit_callback(handle, lambda result: self._delete_done(result, message))
+        deletes.submit_callback(handle, lambda result: self._delete_done(result, message))
         return True
 
     def _delete_done(self, result: object, message: Message) -> None:

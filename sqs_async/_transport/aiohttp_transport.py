@@ -18,12 +18,12 @@ from ..errors import (
     ClientClosedError,
     ConnectError,
     ConnectTimeout,
-    PoolTimeout,
     ReadTimeout,
     ResponseError,
     TransportError,
 )
 from .base import Response
+from .slots import take_slot
 
 __all__ = ["AiohttpTransport"]
 
@@ -99,16 +99,7 @@ class AiohttpTransport:
         lanes = self._lanes or self._open()
         lane = lanes[1] if long_poll else lanes[0]
         semaphore = lane.semaphore
-        if semaphore.locked():
-            try:
-                async with asyncio.timeout(self._timeouts.pool):
-                    await semaphore.acquire()
-            except TimeoutError as exc:
-                raise PoolTimeout(
-                    f"no free connection within {self._timeouts.pool}s ({lane.limit} in use)"
-                ) from exc
-        else:
-            await semaphore.acquire()
+        await take_slot(semaphore, self._timeouts.pool, lane.limit)
         try:
             # aiohttp warns on raw bytes bodies over 1 MiB; a BytesIO keeps Content-Length.
             data: bytes | io.BytesIO = body if len(body) <= _RAW_BODY_LIMIT else io.BytesIO(body)

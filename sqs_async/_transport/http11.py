@@ -25,6 +25,7 @@ those.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import ssl
 from asyncio.base_events import BaseEventLoop
@@ -38,13 +39,13 @@ from ..errors import (
     ClientClosedError,
     ConnectError,
     ConnectTimeout,
-    PoolTimeout,
     ReadTimeout,
     ResponseError,
     TransportError,
 )
 from .base import Response
 from .h11parse import ProtocolViolation, ResponseParser
+from .slots import take_slot
 
 __all__ = ["Http11Transport"]
 
@@ -269,16 +270,7 @@ class Http11Transport:
             origin = self._origins[url] = _Origin(url)
         request = _request_bytes(origin.target, headers, body)
         semaphore = lane.semaphore
-        if semaphore.locked():
-            try:
-                async with asyncio.timeout(self._timeouts.pool):
-                    await semaphore.acquire()
-            except TimeoutError as exc:
-                raise PoolTimeout(
-                    f"no free connection within {self._timeouts.pool}s ({lane.limit} in use)"
-                ) from exc
-        else:
-            await semaphore.acquire()
+        await take_slot(semaphore, self._timeouts.pool, lane.limit)
         try:
             loop = asyncio.get_running_loop()
             connection = lane.take_idle(origin.key, loop.time())
@@ -320,27 +312,21 @@ class Http11Transport:
         # Happy eyeballs (RFC 8305) on the standard loop: a dual-stack endpoint on a host
         # with broken IPv6 must not spend the whole connect timeout on the first address.
         # uvloop's create_connection does not take the argument.
-        eyeballs = 0.25 if isinstance(loop, BaseEventLoop) else None
-        server_hostname = origin.host if context is not None else None
+        connect = functools.partial(
+            loop.create_connection,
+            lambda: _Connection(self._connections.discard),
+            origin.host,
+            origin.port,
+            ssl=context,
+            server_hostname=origin.host if context is not None else None,
+        )
+        made: tuple[asyncio.BaseTransport, _Connection]
         try:
             async with asyncio.timeout(self._timeouts.connect):
-                if eyeballs is not None:
-                    _, connection = await loop.create_connection(
-                        lambda: _Connection(self._connections.discard),
-                        origin.host,
-                        origin.port,
-                        ssl=context,
-                        server_hostname=server_hostname,
-                        happy_eyeballs_delay=eyeballs,
-                    )
+                if isinstance(loop, BaseEventLoop):
+                    made = await connect(happy_eyeballs_delay=0.25)
                 else:
-                    _, connection = await loop.create_connection(
-                        lambda: _Connection(self._connections.discard),
-                        origin.host,
-                        origin.port,
-                        ssl=context,
-                        server_hostname=server_hostname,
-                    )
+                    made = await connect()
         except TimeoutError as exc:
             raise ConnectTimeout(
                 f"could not connect to {origin.host}:{origin.port} within {self._timeouts.connect}s"
@@ -349,6 +335,7 @@ class Http11Transport:
             raise ConnectError(
                 f"could not connect to {origin.host}:{origin.port}: {exc or type(exc).__name__}"
             ) from exc
+        connection = made[1]
         if self._closed:  # closed while we were connecting
             connection.close()
             raise ClientClosedError("the transport is closed")

@@ -33,6 +33,7 @@ from sqs_async import (
     JSONMessage,
     Message,
     MessageTooLarge,
+    Queue,
     SQSConnection,
     ValidationError,
 )
@@ -179,18 +180,23 @@ async def test_write_batch_of_25(
     assert {m.id for m in received} == {m.id for m in messages}
 
 
+async def _drain_fifo(queue: Queue, count: int) -> list[str]:
+    """Receive ``count`` bodies in order, deleting as we go (a FIFO group is locked while
+    any of its messages is in flight)."""
+    received: list[str] = []
+    while len(received) < count:
+        batch = await eventually(lambda: queue.get_messages(10, wait_time_seconds=1))
+        received.extend(m.get_body() for m in batch)
+        assert await queue.delete_message_batch(batch)
+    return received
+
+
 async def test_write_batch_on_a_fifo_queue_keeps_order(new_queue: QueueFactory) -> None:
     queue = await new_queue(fifo=True, attributes={"ContentBasedDeduplication": "true"})
     bodies = [f"step {i}" for i in range(12)]
     result = await queue.write_batch(bodies, group_id="steps")
     assert len(result.successful) == 12
-    # A group is locked while any of its messages is in flight: delete as we go.
-    received: list[str] = []
-    while len(received) < len(bodies):
-        batch = await eventually(lambda: queue.get_messages(10, wait_time_seconds=1))
-        received.extend(m.get_body() for m in batch)
-        assert await queue.delete_message_batch(batch)
-    assert received == bodies
+    assert await _drain_fifo(queue, len(bodies)) == bodies
 
 
 async def test_write_batch_with_deduplication_ids_on_a_fifo_queue(
@@ -203,12 +209,7 @@ async def test_write_batch_with_deduplication_ids_on_a_fifo_queue(
     assert len(first.successful) == 12
     again = await queue.write_batch(bodies, group_id="jobs", deduplication_ids=ids)
     assert not again.failed  # accepted, and dropped by SQS as duplicates
-    received: list[str] = []
-    while len(received) < len(bodies):
-        batch = await eventually(lambda: queue.get_messages(10, wait_time_seconds=1))
-        received.extend(m.get_body() for m in batch)
-        assert await queue.delete_message_batch(batch)
-    assert received == bodies
+    assert await _drain_fifo(queue, len(bodies)) == bodies
     assert await queue.count(include_in_flight=True) == 0
 
 

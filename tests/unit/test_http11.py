@@ -10,6 +10,7 @@ ends. Waits are on conditions with deadlines, never bare sleeps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ipaddress
 import ssl
@@ -122,8 +123,27 @@ class Server:
             self.server.close()
 
 
+def one_connection(pool: float) -> Http11Transport:
+    """A transport whose lanes hold one connection each."""
+    return Http11Transport(Timeouts(pool=pool), max_connections=1, max_poll_connections=1)
+
+
 def transport(**timeouts: float) -> Http11Transport:
     return Http11Transport(Timeouts(**timeouts), max_connections=4, max_poll_connections=2)
+
+
+@contextlib.asynccontextmanager
+async def scripted(
+    reply: Reply, t: Http11Transport | None = None
+) -> AsyncIterator[tuple[Server, Http11Transport]]:
+    """A scripted server and a transport (default: ``transport()``), both closed after."""
+    server = await Server(reply).start()
+    t = t or transport()
+    try:
+        yield server, t
+    finally:
+        await t.aclose()
+        await server.stop()
 
 
 async def post(t: Http11Transport, server: Server, body: bytes = b"{}", **kw: float) -> bytes:
@@ -160,13 +180,8 @@ async def test_response_headers_come_back_lowercased() -> None:
         writer.write(response(status=400, extra="X-Amzn-Query-Error: Code;Sender\r\n"))
         return True
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         got = await t.request(server.url, HEADERS, b"{}", read_timeout=5)
-    finally:
-        await t.aclose()
-        await server.stop()
     assert got.status == 400
     assert got.headers["x-amzn-query-error"] == "Code;Sender"
     assert got.headers["x-amzn-requestid"] == "rid-1"
@@ -177,14 +192,9 @@ async def test_connection_close_retires_the_connection() -> None:
         writer.write(response(extra="Connection: close\r\n"))
         return False
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         for _ in range(3):
             assert await post(t, server) == OK_BODY
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 3
 
 
@@ -195,17 +205,12 @@ async def test_a_request_that_dies_on_a_reused_connection_is_not_resent_here() -
         writer.write(response())
         return True
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         assert await post(t, server) == OK_BODY
         # The server may have acted on it: the transport must not resend it on its own
         # (the client's retry policy decides, counted and with backoff).
         with pytest.raises(ConnectError, match="before a response arrived"):
             await post(t, server)
-    finally:
-        await t.aclose()
-        await server.stop()
     assert len(server.requests) == 2
     assert server.connections == 1
 
@@ -224,14 +229,9 @@ async def test_a_read_timer_re_armed_for_one_request_never_judges_the_next() -> 
             writer.write(data)
         return True
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         assert await post(t, server, b"A", read=0.6) == b"A"
         assert await post(t, server, b"B", read=2.0) == b"B"
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 1
 
 
@@ -260,14 +260,9 @@ async def test_a_fresh_connection_closed_before_any_answer_is_a_connect_error() 
     async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
         return False
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         with pytest.raises(ConnectError, match="before a response arrived"):
             await post(t, server)
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 1  # no silent second try on a connection that was new
 
 
@@ -277,14 +272,9 @@ async def test_a_close_in_the_middle_of_a_response_is_a_response_error() -> None
         await writer.drain()
         return False
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         with pytest.raises(ResponseError, match="middle of a response"):
             await post(t, server)
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 1
 
 
@@ -293,15 +283,10 @@ async def test_garbage_is_a_response_error_and_closes_the_connection() -> None:
         writer.write(b"SSH-2.0-OpenSSH_9.2\r\n\r\n")
         return True
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         with pytest.raises(ResponseError, match="malformed HTTP response"):
             await post(t, server)
         await server.until(lambda: server.eofs == 1)
-    finally:
-        await t.aclose()
-        await server.stop()
 
 
 async def test_chunked_bodies_and_interim_responses_are_decoded() -> None:
@@ -314,14 +299,9 @@ async def test_chunked_bodies_and_interim_responses_are_decoded() -> None:
         writer.write(b"0\r\n\r\n")
         return True
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         assert await post(t, server) == OK_BODY
         assert await post(t, server) == OK_BODY
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 1  # a chunked response leaves the connection reusable
 
 
@@ -330,14 +310,9 @@ async def test_a_body_without_framing_runs_to_the_end_of_the_connection() -> Non
         writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + OK_BODY)
         return False
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         assert await post(t, server) == OK_BODY
         assert await post(t, server) == OK_BODY
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 2
 
 
@@ -345,15 +320,10 @@ async def test_silence_is_a_read_timeout_and_the_connection_is_closed() -> None:
     async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
         return True  # never answers, keeps reading
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         with pytest.raises(ReadTimeout, match=r"no response within 0\.2s"):
             await post(t, server, read=0.2)
         await server.until(lambda: server.eofs == 1)
-    finally:
-        await t.aclose()
-        await server.stop()
 
 
 async def test_the_read_timeout_restarts_whenever_bytes_arrive() -> None:
@@ -367,9 +337,7 @@ async def test_the_read_timeout_restarts_whenever_bytes_arrive() -> None:
             await gaps.get()
         return True
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         call = asyncio.create_task(post(t, server, read=2.0))
         # Dribble the response over ~1.5 timeouts: each gap is far inside the read timeout.
         steps = len(response())
@@ -380,9 +348,6 @@ async def test_the_read_timeout_restarts_whenever_bytes_arrive() -> None:
             gaps.put_nowait(None)
         assert await call == OK_BODY
         assert loop.time() - started > 2.0  # the whole answer took longer than the timeout
-    finally:
-        await t.aclose()
-        await server.stop()
 
 
 async def test_a_full_pool_raises_pool_timeout_and_a_freed_slot_is_reused() -> None:
@@ -394,9 +359,7 @@ async def test_a_full_pool_raises_pool_timeout_and_a_freed_slot_is_reused() -> N
         writer.write(response())
         return True
 
-    server = await Server(reply).start()
-    t = Http11Transport(Timeouts(pool=0.2), max_connections=1, max_poll_connections=1)
-    try:
+    async with scripted(reply, one_connection(pool=0.2)) as (server, t):
         held = asyncio.create_task(post(t, server, b"hold"))
         await server.until(lambda: len(server.requests) == 1)
         with pytest.raises(PoolTimeout, match=r"\(1 in use\)"):
@@ -404,9 +367,6 @@ async def test_a_full_pool_raises_pool_timeout_and_a_freed_slot_is_reused() -> N
         release.set()
         assert await held == OK_BODY
         assert await post(t, server) == OK_BODY
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 1
 
 
@@ -419,9 +379,7 @@ async def test_long_polls_have_their_own_pool() -> None:
         writer.write(response())
         return True
 
-    server = await Server(reply).start()
-    t = Http11Transport(Timeouts(pool=0.2), max_connections=1, max_poll_connections=1)
-    try:
+    async with scripted(reply, one_connection(pool=0.2)) as (server, t):
         poll = asyncio.create_task(
             t.request(server.url, HEADERS, b"poll", read_timeout=5, long_poll=True)
         )
@@ -429,9 +387,6 @@ async def test_long_polls_have_their_own_pool() -> None:
         assert await post(t, server) == OK_BODY  # the ordinary lane is free
         release.set()
         assert (await poll).status == 200
-    finally:
-        await t.aclose()
-        await server.stop()
 
 
 async def test_cancelling_a_request_closes_its_connection_and_frees_its_slot() -> None:
@@ -441,9 +396,7 @@ async def test_cancelling_a_request_closes_its_connection_and_frees_its_slot() -
         writer.write(response())
         return True
 
-    server = await Server(reply).start()
-    t = Http11Transport(Timeouts(pool=1.0), max_connections=1, max_poll_connections=1)
-    try:
+    async with scripted(reply, one_connection(pool=1.0)) as (server, t):
         call = asyncio.create_task(post(t, server, b"hang"))
         await server.until(lambda: len(server.requests) == 1)
         call.cancel()
@@ -451,9 +404,6 @@ async def test_cancelling_a_request_closes_its_connection_and_frees_its_slot() -
             await call
         await server.until(lambda: server.eofs == 1)  # never reused half-way through
         assert await post(t, server) == OK_BODY
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 2
 
 
@@ -607,9 +557,7 @@ async def test_connections_the_server_closes_while_idle_are_forgotten() -> None:
         await writer.drain()
         return False  # ...but the server closes the connection right after
 
-    server = await Server(reply).start()
-    t = transport()
-    try:
+    async with scripted(reply) as (server, t):
         for _ in range(5):
             assert await post(t, server) == OK_BODY
             # once the client has seen the close, the connection is gone from the
@@ -618,9 +566,6 @@ async def test_connections_the_server_closes_while_idle_are_forgotten() -> None:
             if t._connections:
                 await asyncio.wait([c.lost for c in list(t._connections)], timeout=SOON)
             assert not t._connections
-    finally:
-        await t.aclose()
-        await server.stop()
     assert server.connections == 5  # each request needed a connection of its own
 
 
