@@ -221,7 +221,9 @@ def _outcome(pieces: list[bytes]) -> tuple[object, ...]:
         for piece in pieces:
             response = parser.feed(piece)
             if response is not None:
-                return ("response", response, parser.keep_alive, parser.leftover)
+                # (not ``leftover``: whether bytes past the end came in the same read as the
+                # end depends on the split; the transport retires the connection either way)
+                return ("response", response, parser.keep_alive)
         return ("eof", parser.feed_eof(), parser.keep_alive)
     except ProtocolViolation as exc:
         return ("violation", str(exc))
