@@ -218,20 +218,25 @@ async def test_a_request_that_dies_on_a_reused_connection_is_not_resent_here() -
 async def test_a_read_timer_re_armed_for_one_request_never_judges_the_next() -> None:
     async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
         data = response(request.body)
-        if request.body == b"A":  # first bytes late, the rest later: A's timer re-arms
-            await asyncio.sleep(0.4)  # the pacing under test, inside A's 0.6 s
+        # Timeline (s): A starts at 0 with a 1.0 read timeout; its first bytes come at 0.6,
+        # so its timer, firing at 1.0, re-arms for 1.6; the rest comes at 1.1. B starts at
+        # 1.1 with a 3.0 timeout and is answered at 2.3. A leftover timer of A's would have
+        # judged B by A's timeout at 1.6 and failed it at 2.1. Gaps stay 0.4 s or more
+        # inside each timeout, so a slow machine does not fail A.
+        if request.body == b"A":
+            await asyncio.sleep(0.6)  # the pacing under test
             writer.write(data[:10])
             await writer.drain()
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.5)
             writer.write(data[10:])
-        else:  # B: answered well inside its own 2 s, but after A's re-armed timer
-            await asyncio.sleep(0.8)
+        else:
+            await asyncio.sleep(1.2)
             writer.write(data)
         return True
 
     async with scripted(reply) as (server, t):
-        assert await post(t, server, b"A", read=0.6) == b"A"
-        assert await post(t, server, b"B", read=2.0) == b"B"
+        assert await post(t, server, b"A", read=1.0) == b"A"
+        assert await post(t, server, b"B", read=3.0) == b"B"
     assert server.connections == 1
 
 
