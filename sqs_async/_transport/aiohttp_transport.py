@@ -15,7 +15,6 @@ import aiohttp
 
 from .._config import Timeouts
 from ..errors import (
-    ClientClosedError,
     ConnectError,
     ConnectTimeout,
     ReadTimeout,
@@ -23,7 +22,7 @@ from ..errors import (
     TransportError,
 )
 from .base import Response
-from .slots import take_slot
+from .slots import Laned
 
 __all__ = ["AiohttpTransport"]
 
@@ -53,30 +52,15 @@ class _Lane:
         self.limit = limit
 
 
-class AiohttpTransport:
-    """The real transport. Pools are created lazily, inside the running loop.
-
-    Args:
-        timeouts: Connect and pool timeouts (the read timeout comes per request).
-        max_connections: Size of the pool for ordinary calls.
-        max_poll_connections: Size of the separate pool for long polls.
-    """
+class AiohttpTransport(Laned[_Lane]):
+    """aiohttp's ``ClientSession`` (arguments: see :class:`~sqs_async._transport.slots.Laned`)."""
 
     def __init__(self, timeouts: Timeouts, max_connections: int, max_poll_connections: int) -> None:
-        self._timeouts = timeouts
-        self._sizes = (max_connections, max_poll_connections)
-        self._lanes: tuple[_Lane, _Lane] | None = None
+        super().__init__(timeouts, max_connections, max_poll_connections)
         self._read_timeouts: dict[float, aiohttp.ClientTimeout] = {}
-        self._closed = False
 
-    def _open(self) -> tuple[_Lane, _Lane]:
-        if self._closed:
-            raise ClientClosedError("the transport is closed")
-        self._lanes = (
-            _Lane(self._sizes[0], self._timeouts),
-            _Lane(self._sizes[1], self._timeouts),
-        )
-        return self._lanes
+    def _new_lane(self, limit: int) -> _Lane:
+        return _Lane(limit, self._timeouts)
 
     def _timeout(self, read: float) -> aiohttp.ClientTimeout:
         timeout = self._read_timeouts.get(read)
@@ -96,10 +80,7 @@ class AiohttpTransport:
         read_timeout: float,
         long_poll: bool = False,
     ) -> Response:
-        lanes = self._lanes or self._open()
-        lane = lanes[1] if long_poll else lanes[0]
-        semaphore = lane.semaphore
-        await take_slot(semaphore, self._timeouts.pool, lane.limit)
+        lane = await self._take_lane(long_poll)
         try:
             # aiohttp warns on raw bytes bodies over 1 MiB; a BytesIO keeps Content-Length.
             data: bytes | io.BytesIO = body if len(body) <= _RAW_BODY_LIMIT else io.BytesIO(body)
@@ -115,7 +96,7 @@ class AiohttpTransport:
         except OSError as exc:  # pragma: no cover - aiohttp wraps most of these
             raise ConnectError(str(exc) or type(exc).__name__) from exc
         finally:
-            semaphore.release()
+            lane.semaphore.release()
 
     async def aclose(self) -> None:
         self._closed = True

@@ -45,7 +45,7 @@ from ..errors import (
 )
 from .base import Response
 from .h11parse import ProtocolViolation, ResponseParser
-from .slots import take_slot
+from .slots import Laned
 
 __all__ = ["Http11Transport"]
 
@@ -226,33 +226,19 @@ class _Lane:
         if idle is None:
             idle = self.idle[key] = []
         idle.append(connection)
-        if len(idle) > self.limit:  # more idle than could ever be busy at once
-            idle.pop(0).close()
 
 
-class Http11Transport:
-    """The default transport. Pools are created lazily, inside the running loop.
-
-    Args:
-        timeouts: Connect and pool timeouts (the read timeout comes per request).
-        max_connections: Size of the pool for ordinary calls.
-        max_poll_connections: Size of the separate pool for long polls.
-    """
+class Http11Transport(Laned[_Lane]):
+    """The default transport (arguments: see :class:`~sqs_async._transport.slots.Laned`)."""
 
     def __init__(self, timeouts: Timeouts, max_connections: int, max_poll_connections: int) -> None:
-        self._timeouts = timeouts
-        self._sizes = (max_connections, max_poll_connections)
-        self._lanes: tuple[_Lane, _Lane] | None = None
+        super().__init__(timeouts, max_connections, max_poll_connections)
         self._origins: dict[str, _Origin] = {}
         self._connections: set[_Connection] = set()
         self._ssl: ssl.SSLContext | None = None
-        self._closed = False
 
-    def _open(self) -> tuple[_Lane, _Lane]:
-        if self._closed:
-            raise ClientClosedError("the transport is closed")
-        self._lanes = (_Lane(self._sizes[0]), _Lane(self._sizes[1]))
-        return self._lanes
+    def _new_lane(self, limit: int) -> _Lane:
+        return _Lane(limit)
 
     async def request(
         self,
@@ -263,14 +249,11 @@ class Http11Transport:
         read_timeout: float,
         long_poll: bool = False,
     ) -> Response:
-        lanes = self._lanes or self._open()
-        lane = lanes[1] if long_poll else lanes[0]
         origin = self._origins.get(url)
         if origin is None:
             origin = self._origins[url] = _Origin(url)
         request = _request_bytes(origin.target, headers, body)
-        semaphore = lane.semaphore
-        await take_slot(semaphore, self._timeouts.pool, lane.limit)
+        lane = await self._take_lane(long_poll)
         try:
             loop = asyncio.get_running_loop()
             connection = lane.take_idle(origin.key, loop.time())
@@ -281,7 +264,7 @@ class Http11Transport:
             # (counted, with backoff), as botocore does.
             return await self._exchange(lane, origin, connection, request, read_timeout)
         finally:
-            semaphore.release()
+            lane.semaphore.release()
 
     async def _exchange(
         self,

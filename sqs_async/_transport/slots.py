@@ -1,12 +1,22 @@
-"""Connection slots: how both transports bound the requests in flight per pool."""
+"""Lanes and slots: how both transports keep two bounded pools (ordinary calls, long polls)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Generic, Protocol, TypeVar
 
-from ..errors import PoolTimeout
+from .._config import Timeouts
+from ..errors import ClientClosedError, PoolTimeout
 
-__all__ = ["take_slot"]
+__all__ = ["Laned", "take_slot"]
+
+
+class _Lane(Protocol):
+    semaphore: asyncio.Semaphore
+    limit: int
+
+
+L = TypeVar("L", bound=_Lane)
 
 
 async def take_slot(semaphore: asyncio.Semaphore, patience: float, limit: int) -> None:
@@ -23,3 +33,33 @@ async def take_slot(semaphore: asyncio.Semaphore, patience: float, limit: int) -
             await semaphore.acquire()
     except TimeoutError as exc:
         raise PoolTimeout(f"no free connection within {patience}s ({limit} in use)") from exc
+
+
+class Laned(Generic[L]):
+    """A transport's two lanes, created lazily inside the running loop.
+
+    Args:
+        timeouts: Connect and pool timeouts (the read timeout comes per request).
+        max_connections: Size of the pool for ordinary calls.
+        max_poll_connections: Size of the separate pool for long polls.
+    """
+
+    def __init__(self, timeouts: Timeouts, max_connections: int, max_poll_connections: int) -> None:
+        self._timeouts = timeouts
+        self._sizes = (max_connections, max_poll_connections)
+        self._lanes: tuple[L, L] | None = None
+        self._closed = False
+
+    def _new_lane(self, limit: int) -> L:
+        raise NotImplementedError
+
+    async def _take_lane(self, long_poll: bool) -> L:
+        """The lane for this request, with one of its slots taken (release it after)."""
+        lanes = self._lanes
+        if lanes is None:
+            if self._closed:
+                raise ClientClosedError("the transport is closed")
+            lanes = self._lanes = (self._new_lane(self._sizes[0]), self._new_lane(self._sizes[1]))
+        lane = lanes[1] if long_poll else lanes[0]
+        await take_slot(lane.semaphore, self._timeouts.pool, lane.limit)
+        return lane
