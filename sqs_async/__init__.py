@@ -25,6 +25,7 @@ from ._message import (
     MHMessage,
     RawMessage,
 )
+from ._outcomes import HandlerCall, Middleware, Reject, Retry
 from ._queue import BatchResults, FailedEntry, Queue, SuccessfulEntry
 from .errors import (
     AuthError,
@@ -86,6 +87,7 @@ __all__ = [
     "DrainIncomplete",
     "EncodedMessage",
     "FailedEntry",
+    "HandlerCall",
     "InvalidMessageContents",
     "InvalidRequestError",
     "JSONMessage",
@@ -97,6 +99,7 @@ __all__ = [
     "MessageNotInflight",
     "MessageStream",
     "MessageTooLarge",
+    "Middleware",
     "OverLimit",
     "PartialBatchFailure",
     "PoolTimeout",
@@ -111,8 +114,10 @@ __all__ = [
     "ReadTimeout",
     "ReceiptHandleInvalid",
     "ReceiptHandleIsInvalid",
+    "Reject",
     "ResourceNotFound",
     "ResponseError",
+    "Retry",
     "RetryPolicy",
     "SQSConnection",
     "SQSError",
