@@ -43,6 +43,10 @@ MAX_MESSAGE_ATTRIBUTES = 10
 MAX_ATTRIBUTE_NAME_LENGTH = 256
 MAX_QUEUE_NAME_LENGTH = 80
 MAX_ID_LENGTH = 128  # group id, deduplication id, receive request attempt id
+# Number message attributes: up to 38 significant digits, magnitude 10^-128 to 10^+126, or 0.
+MAX_NUMBER_DIGITS = 38
+MIN_NUMBER_EXPONENT = -128
+MAX_NUMBER_EXPONENT = 126
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_CONNECTIONS = 64

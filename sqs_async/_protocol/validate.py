@@ -21,11 +21,14 @@ from .._config import (
     MAX_ID_LENGTH,
     MAX_MESSAGE_ATTRIBUTES,
     MAX_MESSAGE_BYTES,
+    MAX_NUMBER_DIGITS,
+    MAX_NUMBER_EXPONENT,
     MAX_QUEUE_NAME_LENGTH,
     MAX_RECEIVE_MESSAGES,
     MAX_VISIBILITY_TIMEOUT,
     MAX_WAIT_TIME_SECONDS,
     MIN_MESSAGE_BYTES,
+    MIN_NUMBER_EXPONENT,
 )
 from ..errors import MessageTooLarge, ValidationError
 from .operations import OPERATIONS, missing_members
@@ -52,6 +55,12 @@ _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _ID_CHARS = re.compile(r"[!-~]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RESERVED_PREFIXES = ("aws.", "amazon.")
+_NUMBER_LOW = Decimal(f"1E{MIN_NUMBER_EXPONENT}")
+_NUMBER_HIGH = Decimal(f"1E{MAX_NUMBER_EXPONENT}")
+_NUMBER_LIMITS = (
+    f"SQS numbers have at most {MAX_NUMBER_DIGITS} significant digits and are 0 or between "
+    f"10^{MIN_NUMBER_EXPONENT} and 10^+{MAX_NUMBER_EXPONENT} in magnitude, positive or negative"
+)
 
 _QUEUE_ATTRIBUTE_RANGES: dict[str, tuple[int, int]] = {
     "VisibilityTimeout": (0, MAX_VISIBILITY_TIMEOUT),
@@ -167,7 +176,24 @@ def _value_size(value: Mapping[str, Any], field: str, name: str) -> int:
                 number = Decimal(text)
         if not number.is_finite():
             raise ValidationError(f"{field}[{name!r}]: {text!r} is not a number")
+        _check_number(number, text, f"{field}[{name!r}]")
     return size + _utf8_len(text)
+
+
+def _check_number(number: Decimal, text: str, field: str) -> None:
+    """Check a Number attribute against SQS's documented precision and range."""
+    if number.is_zero():
+        return
+    digits = number.as_tuple().digits
+    significant = len(digits)
+    while digits[significant - 1] == 0:  # trailing zeros are not precision (SQS trims them)
+        significant -= 1
+    if significant > MAX_NUMBER_DIGITS:
+        raise ValidationError(
+            f"{field}: {text!r} has {significant} significant digits; {_NUMBER_LIMITS}"
+        )
+    if not _NUMBER_LOW <= number.copy_abs() <= _NUMBER_HIGH:
+        raise ValidationError(f"{field}: {text!r} is out of range; {_NUMBER_LIMITS}")
 
 
 def check_attributes(attributes: object, field: str = "MessageAttributes") -> int:

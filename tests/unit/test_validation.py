@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -209,6 +210,100 @@ async def test_number_attribute_python_only_syntax_is_rejected(value: str) -> No
 async def test_number_attribute_accepts_numbers(value: str) -> None:
     attrs = {"n": {"DataType": "Number", "StringValue": value}}
     await accepted(lambda q: q.write("x", message_attributes=attrs))
+
+
+# SQS's Number: up to 38 significant digits, 0 or a magnitude from 10^-128 to 10^+126.
+NUMBERS_IN_RANGE: list[Any] = [
+    "1e126",
+    "-1E+126",
+    "1" + "0" * 126,  # 10^126 written out: one significant digit
+    "1e-128",
+    "-0.1e-127",
+    "9" * 38,
+    "-0." + "9" * 38,
+    "1." + "0" * 60,  # trailing zeros are not precision
+    "0",
+    "-0.000",
+    "0e999",
+    10**126,
+    -(10**37),
+    int("9" * 38),
+    1e126,
+    -1e-128,
+    0.1,
+    1 / 3,
+    2.0**-100,
+    Decimal("1E+126"),
+    Decimal("-" + "9" * 38 + "E-165"),  # -9.99...e-128
+    Decimal("0E-500"),
+]
+NUMBERS_OUT_OF_RANGE: list[Any] = [
+    "1e127",
+    "1.1e126",
+    "-1" + "0" * 127,
+    "1e-129",
+    "9.99e-129",
+    "1" * 39,
+    "1." + "0" * 37 + "1",
+    "-0." + "1" * 39,
+    10**127,
+    -(10**38) - 1,
+    1e200,
+    -1e200,
+    1e-200,
+    Decimal("1E+200"),
+    Decimal("1" * 39),
+    Decimal("-1E-129"),
+]
+
+
+def number_attribute(value: Any) -> dict[str, Any]:
+    """A str in the wire shape (a custom label too); any other value as a friendly value."""
+    if isinstance(value, str):
+        return {"n": {"DataType": "Number.label", "StringValue": value}}
+    return {"n": value}
+
+
+def short_id(value: Any) -> str:
+    return repr(value)[:40]
+
+
+@pytest.mark.parametrize("value", NUMBERS_IN_RANGE, ids=short_id)
+async def test_number_attribute_in_range_is_accepted(value: Any) -> None:
+    attributes = number_attribute(value)
+    calls = await accepted(lambda q: q.write("x", message_attributes=attributes))
+    sent = calls[0].params["MessageAttributes"]["n"]
+    # What goes on the wire is the text given, or str() of a Python number ("1e+126").
+    assert sent["StringValue"] == str(value)
+
+
+@pytest.mark.parametrize("value", NUMBERS_OUT_OF_RANGE, ids=short_id)
+async def test_number_attribute_out_of_range_is_refused_with_the_limit(value: Any) -> None:
+    attributes = number_attribute(value)
+    exc = await rejected(lambda q: q.write("x", message_attributes=attributes))
+    text = str(exc)
+    assert "'n'" in text
+    assert "38 significant digits" in text
+    assert "10^-128" in text
+    assert "10^+126" in text
+
+
+async def test_number_attribute_out_of_range_is_refused_in_every_send_path() -> None:
+    bad = {"n": 1e200}
+    await rejected(lambda q: q.write_batch([("0", "a", 0, {"ok": 1}), ("1", "b", 0, bad)]))
+    await rejected(lambda q: q.write(Message("x", message_attributes=bad)))
+    await rejected(
+        lambda q: q.connection.send_message(
+            QueueUrl=QUEUE_URL,
+            MessageBody="x",
+            MessageAttributes={"n": {"DataType": "Number", "StringValue": "1e-129"}},
+        )
+    )
+
+
+async def test_number_precision_error_names_the_digit_count() -> None:
+    exc = await rejected(lambda q: q.write("x", message_attributes={"n": int("1" * 40)}))
+    assert "40 significant digits" in str(exc)
 
 
 async def test_binary_attribute_must_not_be_empty() -> None:
