@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 _UNSET: Any = object()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MessageOwner(Protocol):
@@ -52,6 +54,9 @@ class Message:
         attributes: System attributes (``ApproximateReceiveCount``, ``SentTimestamp``, ...).
         message_attributes: Message attributes in the SQS wire shape
             (``{"name": {"DataType": "String", "StringValue": "v"}}``).
+
+    The system attributes users reach for most are properties too: :attr:`receive_count`,
+    :attr:`group_id`, :attr:`deduplication_id` and :attr:`sent_at`.
 
     Example::
 
@@ -204,6 +209,39 @@ class Message:
         message.message_attributes = wire.get("MessageAttributes") or {}
         message.sequence_number = attributes.get("SequenceNumber")
         return message
+
+    # -- system attributes, read on access from ``attributes`` -------------------------------
+    # They are None on a message you made or wrote (SQS reports them only on receive) and
+    # on one received without them (``attributes=[]`` or a list that leaves them out).
+
+    @property
+    def receive_count(self) -> int | None:
+        """How many times SQS has delivered this message (``ApproximateReceiveCount``).
+
+        ``None`` when the message was not received with that attribute (a message you
+        wrote, or one read with ``attributes=[]``).
+        """
+        count = self.attributes.get("ApproximateReceiveCount")
+        return None if count is None else int(count)
+
+    @property
+    def group_id(self) -> str | None:
+        """The FIFO ``MessageGroupId`` it was received with (``None`` if none)."""
+        return self.attributes.get("MessageGroupId")
+
+    @property
+    def deduplication_id(self) -> str | None:
+        """The FIFO ``MessageDeduplicationId`` it was received with (``None`` if none)."""
+        return self.attributes.get("MessageDeduplicationId")
+
+    @property
+    def sent_at(self) -> datetime | None:
+        """When SQS accepted the message (``SentTimestamp``), a timezone-aware UTC datetime.
+
+        ``None`` when the message was not received with that attribute.
+        """
+        millis = self.attributes.get("SentTimestamp")
+        return None if millis is None else _EPOCH + timedelta(milliseconds=int(millis))
 
 
 RawMessage = Message

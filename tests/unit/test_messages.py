@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -55,6 +56,73 @@ def test_message_from_wire() -> None:
     assert message.md5 == "abc"
     assert message.attributes["ApproximateReceiveCount"] == "2"
     assert message.sequence_number == "7"
+
+
+# -- system attributes as properties (issue 14) ---------------------------------------------------
+
+
+def test_received_message_properties_come_from_its_system_attributes() -> None:
+    message = Message.from_wire(
+        {
+            "Body": "text",
+            "MessageId": "m-1",
+            "ReceiptHandle": "rh-1",
+            "Attributes": {
+                "ApproximateReceiveCount": "3",
+                "MessageGroupId": "tenant-7",
+                "MessageDeduplicationId": "order-42",
+                "SentTimestamp": "1764858896123",
+            },
+        }
+    )
+    assert message.receive_count == 3
+    assert message.group_id == "tenant-7"
+    assert message.deduplication_id == "order-42"
+    # 1764858896123 ms after the epoch, to the millisecond, in UTC.
+    assert message.sent_at == datetime(2025, 12, 4, 14, 34, 56, 123000, tzinfo=UTC)
+    assert message.sent_at is not None
+    assert message.sent_at.utcoffset() == timedelta(0)
+
+
+def test_properties_are_read_on_access() -> None:
+    message = from_wire(Message, "x")
+    message.attributes = {"ApproximateReceiveCount": "5", "SentTimestamp": "0"}
+    assert message.receive_count == 5
+    assert message.sent_at == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_properties_of_a_message_received_without_system_attributes_are_none() -> None:
+    message = from_wire(Message, "x")  # as with attributes=[]: no "Attributes" in the answer
+    assert message.attributes == {}
+    assert message.receive_count is None
+    assert message.group_id is None
+    assert message.deduplication_id is None
+    assert message.sent_at is None
+
+
+async def test_properties_of_a_message_you_wrote_are_none() -> None:
+    # SQS reports system attributes on receive only; write() does not invent them, even the
+    # group and deduplication ids it was given (they are on the received copy).
+    conn, _ = connect(default_handler)
+    async with conn:
+        queue = conn.queue(QUEUE_URL)
+        made = Message("x")
+        written = await queue.write(Message("y"), group_id="g", deduplication_id="d")
+    for message in (made, written):
+        assert message.receive_count is None
+        assert message.group_id is None
+        assert message.deduplication_id is None
+        assert message.sent_at is None
+    assert written.id is not None
+
+
+def test_properties_work_on_every_message_class() -> None:
+    for cls in (Base64Message, JSONMessage, MHMessage, HexMessage):
+        message = cls.from_wire(
+            {"Body": "", "Attributes": {"ApproximateReceiveCount": "2", "MessageGroupId": "g"}}
+        )
+        assert message.receive_count == 2
+        assert message.group_id == "g"
 
 
 def test_set_body_replaces_the_wire_text() -> None:
