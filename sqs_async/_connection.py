@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._client import Client
 from ._config import MAX_VISIBILITY_TIMEOUT
@@ -111,8 +112,18 @@ class SQSConnection(Client):
     async def get_queue(self, name: str, *, owner_account_id: str | None = None) -> Queue | None:
         """The queue called ``name``, or ``None`` when it does not exist.
 
+        ``name`` may also be a queue URL (``https://...``, as the CLI accepts): the queue is
+        then asked for its ``QueueArn`` (which checks that it exists and fills in
+        :attr:`Queue.arn`) and is ``None`` when there is no queue at that URL. Use
+        :meth:`queue` to make a :class:`Queue` for a URL without asking SQS anything.
         Other errors (access denied, throttling...) raise: they do not mean "no queue".
+
+        Raises:
+            ValidationError: A bad queue name or URL, or a URL with ``owner_account_id``
+                (the URL already names the account), before any I/O.
         """
+        if isinstance(name, str) and name[:8].lower().startswith(("http://", "https://")):
+            return await self._queue_at_url(name, owner_account_id)
         check_queue_name(name)
         params: dict[str, Any] = {"QueueName": name}
         if owner_account_id is not None:
@@ -124,6 +135,23 @@ class SQSConnection(Client):
         return Queue(self, result["QueueUrl"])
 
     lookup = get_queue
+
+    async def _queue_at_url(self, url: str, owner_account_id: str | None) -> Queue | None:
+        if owner_account_id is not None:
+            raise ValidationError(
+                "get_queue: pass owner_account_id with a queue name, not with a URL "
+                "(the URL already names the account)"
+            )
+        path = urlsplit(url).path.strip("/")
+        if not path:
+            raise ValidationError(f"{url!r} is not a queue URL (it has no queue name in its path)")
+        queue = Queue(self, url)
+        check_queue_name(queue.name)
+        try:
+            await queue.get_arn()
+        except QueueDoesNotExist:
+            return None
+        return queue
 
     async def delete_queue(self, queue: Queue | str, *, force: bool = False) -> bool:
         """Delete a queue (a :class:`Queue` or a URL).

@@ -97,6 +97,7 @@ class Queue:
         self.connection = connection
         self.url = url
         self.message_class = message_class
+        self._arn: str | None = None
 
     @property
     def name(self) -> str:
@@ -159,6 +160,22 @@ class Queue:
         """Set the queue's default visibility timeout in seconds (0 to 43,200)."""
         check_range("visibility_timeout", visibility_timeout, 0, MAX_VISIBILITY_TIMEOUT)
         return await self.set_attributes(VisibilityTimeout=visibility_timeout)
+
+    @property
+    def arn(self) -> str | None:
+        """The queue's ARN once known (after :meth:`get_arn`, or from ``get_queue(url)``)."""
+        return self._arn
+
+    async def get_arn(self) -> str:
+        """The queue's ARN (``QueueArn``): asked for once, then cached on this object.
+
+        Raises:
+            QueueDoesNotExist: There is no queue at this URL.
+        """
+        if self._arn is None:
+            attributes = await self.get_attributes("QueueArn")
+            self._arn = attributes["QueueArn"]
+        return self._arn
 
     async def count(self, *, include_in_flight: bool = False) -> int:
         """How many messages the queue holds (SQS's approximate count).
@@ -399,17 +416,26 @@ class Queue:
         visibility_timeout: int | None = None,
         *,
         wait_time_seconds: int | None = None,
+        attributes: Sequence[str] | None = None,
         message_attributes: Sequence[str] | None = None,
     ) -> Message | None:
         """Receive one message, or ``None`` when there is none.
 
         Without ``wait_time_seconds`` this is a short poll (or the queue's
         ``ReceiveMessageWaitTimeSeconds``), as in boto.
+
+        Args:
+            visibility_timeout: Seconds it stays invisible (default: the queue's).
+            wait_time_seconds: Long-poll up to this many seconds (0 to 20).
+            attributes: System attributes to return (default ``["All"]``; ``[]`` asks for
+                none).
+            message_attributes: Message attributes to return (default ``["All"]``).
         """
         messages = await self.get_messages(
             1,
             visibility_timeout,
             wait_time_seconds=wait_time_seconds,
+            attributes=attributes,
             message_attributes=message_attributes,
         )
         return messages[0] if messages else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -154,6 +155,95 @@ async def test_fifo_group_and_deduplication_id(new_queue: QueueFactory) -> None:
     assert [m.get_body() for m in messages] == ["first", "second"]  # FIFO order in a group
     assert all(m.attributes["MessageGroupId"] == "g1" for m in messages)
     assert messages[0].attributes["MessageDeduplicationId"] == "d-1"
+
+
+@known_divergent("local-aws-sqs", LOCAL_IGNORES_SYSTEM_ATTRIBUTE_NAMES)
+async def test_read_returns_the_system_attributes_asked_for(new_queue: QueueFactory) -> None:
+    queue = await new_queue()
+    await queue.write("x", message_attributes={"trace": "t-1"})
+    message = await read_eventually(queue)
+    # By default read() asks for all system and message attributes.
+    assert {"ApproximateReceiveCount", "SentTimestamp", "SenderId"} <= set(message.attributes)
+    assert message.message_attributes == {"trace": {"DataType": "String", "StringValue": "t-1"}}
+    assert message.receive_count == 1
+    await message.change_visibility(0)
+
+    message = await read_eventually_with(queue, attributes=["SentTimestamp"])
+    assert set(message.attributes) == {"SentTimestamp"}
+    assert message.sent_at is not None
+    assert message.receive_count is None  # not asked for
+    await message.change_visibility(0)
+
+    message = await read_eventually_with(queue, attributes=[], message_attributes=[])
+    assert message.attributes == {}
+    assert message.message_attributes == {}
+    assert message.receive_count is None
+    await message.change_visibility(0)
+
+    message = await read_eventually(queue)
+    assert message.receive_count == 4  # each read above was one more receive
+
+
+async def read_eventually_with(queue: Queue, **options: Any) -> Message:
+    """Long-poll ``queue.read(**options)`` until a message arrives."""
+
+    async def read() -> Message | None:
+        return await queue.read(wait_time_seconds=1, **options)
+
+    message = await eventually(read, until=lambda m: m is not None, within=DEADLINE)
+    assert message is not None
+    return message
+
+
+@known_divergent("fauxqs", FAUXQS_ONE_PER_GROUP)
+@known_divergent("local-aws-sqs", LOCAL_IGNORES_SYSTEM_ATTRIBUTE_NAMES)
+async def test_received_message_properties(new_queue: QueueFactory) -> None:
+    queue = await new_queue(fifo=True)
+    before = datetime.now(UTC)
+    written = await queue.write("order", group_id="tenant-7", deduplication_id="order-42")
+    after = datetime.now(UTC)
+    assert written.group_id is None  # a message you wrote: SQS reports these on receive
+    message = await read_eventually(queue)
+    assert message.group_id == "tenant-7"
+    assert message.deduplication_id == "order-42"
+    assert message.receive_count == 1
+    assert message.sent_at is not None
+    assert message.sent_at.tzinfo is UTC
+    # SentTimestamp is whole milliseconds, taken by the server between our two clocks.
+    assert before - timedelta(seconds=1) <= message.sent_at <= after + timedelta(seconds=1)
+
+
+async def test_number_attributes_at_the_limits_round_trip(new_queue: QueueFactory) -> None:
+    queue = await new_queue()
+    attributes: dict[str, Any] = {
+        "huge": 1e126,
+        "tiny": -1e-128,
+        "float": 1e20,
+        "digits": Decimal("-0." + "9" * 38),
+        "int": 10**126,
+        "text": {"DataType": "Number", "StringValue": "1E-128"},
+    }
+    written = await queue.write("numbers", message_attributes=attributes)
+    assert written.md5_message_attributes  # the server's MD5 matched what we sent
+    message = await read_eventually(queue)
+    assert message.message_attributes == {
+        "huge": {"DataType": "Number", "StringValue": "1e+126"},
+        "tiny": {"DataType": "Number", "StringValue": "-1e-128"},
+        "float": {"DataType": "Number", "StringValue": "1e+20"},
+        "digits": {"DataType": "Number", "StringValue": "-0." + "9" * 38},
+        "int": {"DataType": "Number", "StringValue": "1" + "0" * 126},
+        "text": {"DataType": "Number", "StringValue": "1E-128"},
+    }
+
+
+async def test_number_attribute_out_of_range_is_refused_before_any_io(
+    monkeypatch: pytest.MonkeyPatch, sqs_connection: SQSConnection, new_queue: QueueFactory
+) -> None:
+    queue = await new_queue()
+    spy = WireSpy(sqs_connection).install(monkeypatch)
+    with pytest.raises(ValidationError, match=r"10\^\+126"):
+        await queue.write("x", message_attributes={"n": 1e200})
+    assert spy.sent == []
 
 
 async def test_write_batch_of_25(

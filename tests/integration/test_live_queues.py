@@ -155,6 +155,44 @@ async def test_get_queue_and_lookup(sqs_connection: SQSConnection, new_queue: Qu
     assert await sqs_connection.get_queue(queue.name, owner_account_id=account) == queue
 
 
+async def test_get_queue_by_url(
+    monkeypatch: pytest.MonkeyPatch, sqs_connection: SQSConnection, new_queue: QueueFactory
+) -> None:
+    queue = await new_queue()
+    found = await sqs_connection.get_queue(queue.url)
+    assert found == queue
+    assert found is not None
+    arn = (await queue.get_attributes("QueueArn"))["QueueArn"]
+    assert arn.startswith("arn:aws:sqs:")
+    assert arn.endswith(":" + queue.name)
+    assert found.arn == arn  # learnt while checking that the queue exists
+    spy = CallSpy(sqs_connection).install(monkeypatch)
+    assert await found.get_arn() == arn
+    assert spy.calls == []  # cached
+
+
+async def test_queue_arn_is_looked_up_once(
+    monkeypatch: pytest.MonkeyPatch, sqs_connection: SQSConnection, new_queue: QueueFactory
+) -> None:
+    queue = sqs_connection.queue((await new_queue()).url)
+    assert queue.arn is None
+    spy = CallSpy(sqs_connection).install(monkeypatch)
+    arn = await queue.get_arn()
+    assert await queue.get_arn() == arn
+    assert queue.arn == arn
+    assert spy.params("GetQueueAttributes") == [
+        {"QueueUrl": queue.url, "AttributeNames": ["QueueArn"]}
+    ]
+
+
+async def test_get_queue_by_url_of_a_deleted_queue_is_none(
+    sqs_connection: SQSConnection, new_queue: QueueFactory
+) -> None:
+    queue = await new_queue()
+    await queue.delete()
+    assert await sqs_connection.get_queue(queue.url) is None
+
+
 async def test_get_queue_of_a_missing_queue_is_none(
     sqs_connection: SQSConnection, sqs_queue_name: QueueNameFactory
 ) -> None:

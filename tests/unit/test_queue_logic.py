@@ -16,6 +16,7 @@ from sqs_async import (
     RetryPolicy,
     ThrottledError,
     Timeouts,
+    ValidationError,
 )
 from sqs_async._config import LONG_POLL_READ_MARGIN
 from sqs_async._transport.base import Response
@@ -101,6 +102,38 @@ async def test_read_returns_one_message_or_none() -> None:
         assert first.get_body() == "body 0"
         assert await queue.read() is None
     assert [c.params["MaxNumberOfMessages"] for c in mock.calls] == [1, 1]
+
+
+async def test_read_and_get_messages_ask_for_all_attributes_by_default() -> None:
+    conn, mock = connect(Inventory(0))
+    async with conn:
+        queue = conn.queue(QUEUE_URL)
+        await queue.read()
+        await queue.get_messages(3)
+    for call in mock.calls:
+        assert call.params["MessageSystemAttributeNames"] == ["All"]
+        assert call.params["MessageAttributeNames"] == ["All"]
+
+
+async def test_read_passes_the_attributes_asked_for() -> None:
+    conn, mock = connect(Inventory(2))
+    async with conn:
+        queue = conn.queue(QUEUE_URL)
+        message = await queue.read(
+            wait_time_seconds=1, attributes=["SentTimestamp"], message_attributes=["trace"]
+        )
+        assert message is not None
+        await queue.read(attributes=[], message_attributes=[])
+    assert mock.calls[0].params == {
+        "QueueUrl": QUEUE_URL,
+        "MaxNumberOfMessages": 1,
+        "WaitTimeSeconds": 1,
+        "MessageSystemAttributeNames": ["SentTimestamp"],
+        "MessageAttributeNames": ["trace"],
+    }
+    # [] asks for none: no system attribute names at all, an empty message attribute list.
+    assert "MessageSystemAttributeNames" not in mock.calls[1].params
+    assert mock.calls[1].params["MessageAttributeNames"] == []
 
 
 # -- long polls --------------------------------------------------------------------------------
@@ -288,6 +321,82 @@ async def test_get_queue_raises_on_throttling_after_retries(
         with pytest.raises(ThrottledError):
             await conn.get_queue("jobs")
     assert len(mock.calls) == 4
+
+
+ARN = "arn:aws:sqs:eu-west-1:123456789012:jobs"
+
+
+def arn_handler(call: RecordedCall) -> Response | dict[str, Any]:
+    if call.operation == "GetQueueAttributes":
+        return {"Attributes": {"QueueArn": ARN}}
+    return default_handler(call)
+
+
+@pytest.mark.parametrize("url", [QUEUE_URL, QUEUE_URL + "/", "HTTP://127.0.0.1:9/000/jobs"])
+async def test_get_queue_by_url_checks_that_it_exists_and_learns_its_arn(url: str) -> None:
+    conn, mock = connect(arn_handler)
+    async with conn:
+        queue = await conn.get_queue(url)
+        assert queue is not None
+        assert queue.url == url
+        assert queue.name == "jobs"
+        assert queue.arn == ARN
+        assert await queue.get_arn() == ARN  # cached: no second request
+    assert [(c.operation, c.params) for c in mock.calls] == [
+        ("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["QueueArn"]})
+    ]
+
+
+async def test_get_queue_by_url_of_a_missing_queue_is_none() -> None:
+    def handler(call: RecordedCall) -> Response:
+        return error_response(
+            400, "QueueDoesNotExist", query_code="AWS.SimpleQueueService.NonExistentQueue"
+        )
+
+    conn, mock = connect(handler)
+    async with conn:
+        assert await conn.get_queue(QUEUE_URL) is None
+        assert await conn.lookup(QUEUE_URL) is None
+    assert [c.operation for c in mock.calls] == ["GetQueueAttributes"] * 2
+
+
+async def test_get_queue_by_url_raises_on_auth_errors() -> None:
+    def handler(call: RecordedCall) -> Response:
+        return error_response(403, "AccessDenied", "no")
+
+    conn, _ = connect(handler)
+    async with conn:
+        with pytest.raises(AuthError):
+            await conn.get_queue(QUEUE_URL)
+
+
+@pytest.mark.parametrize(
+    ("url", "options", "says"),
+    [
+        ("https://sqs.eu-west-1.amazonaws.com/", {}, "not a queue URL"),
+        ("https://sqs.eu-west-1.amazonaws.com/123/bad name!", {}, "queue name"),
+        (QUEUE_URL, {"owner_account_id": "123456789012"}, "owner_account_id"),
+    ],
+)
+async def test_get_queue_by_url_refuses_bad_input_before_any_io(
+    url: str, options: dict[str, Any], says: str
+) -> None:
+    conn, mock = connect(arn_handler)
+    async with conn:
+        with pytest.raises(ValidationError, match=says):
+            await conn.get_queue(url, **options)
+    assert mock.calls == []
+
+
+async def test_queue_arn_is_looked_up_once_then_cached() -> None:
+    conn, mock = connect(arn_handler)
+    async with conn:
+        queue = conn.queue(QUEUE_URL)
+        assert queue.arn is None  # not known yet: conn.queue() does no I/O
+        assert await queue.get_arn() == ARN
+        assert await queue.get_arn() == ARN
+        assert queue.arn == ARN
+    assert len(mock.calls) == 1
 
 
 async def test_get_all_queues_follows_next_token_across_three_pages() -> None:
