@@ -284,7 +284,12 @@ async def test_get_queue_returns_the_queue() -> None:
     assert mock.calls[0].params == {"QueueName": "jobs", "QueueOwnerAWSAccountId": "123456789012"}
 
 
-async def test_get_queue_returns_none_only_for_queue_does_not_exist() -> None:
+@pytest.mark.parametrize(
+    ("name", "operation"), [("jobs", "GetQueueUrl"), (QUEUE_URL, "GetQueueAttributes")]
+)
+async def test_get_queue_returns_none_only_for_queue_does_not_exist(
+    name: str, operation: str
+) -> None:
     def handler(call: RecordedCall) -> Response:
         return error_response(
             400, "QueueDoesNotExist", query_code="AWS.SimpleQueueService.NonExistentQueue"
@@ -292,19 +297,20 @@ async def test_get_queue_returns_none_only_for_queue_does_not_exist() -> None:
 
     conn, mock = connect(handler)
     async with conn:
-        assert await conn.get_queue("jobs") is None
-        assert await conn.lookup("jobs") is None
-    assert len(mock.calls) == 2
+        assert await conn.get_queue(name) is None
+        assert await conn.lookup(name) is None
+    assert [c.operation for c in mock.calls] == [operation] * 2
 
 
-async def test_get_queue_raises_on_auth_errors() -> None:
+@pytest.mark.parametrize("name", ["jobs", QUEUE_URL])
+async def test_get_queue_raises_on_auth_errors(name: str) -> None:
     def handler(call: RecordedCall) -> Response:
         return error_response(403, "InvalidClientTokenId", "bad key")
 
     conn, mock = connect(handler)
     async with conn:
         with pytest.raises(AuthError):
-            await conn.get_queue("jobs")
+            await conn.get_queue(name)
     assert len(mock.calls) == 1
 
 
@@ -345,29 +351,6 @@ async def test_get_queue_by_url_checks_that_it_exists_and_learns_its_arn(url: st
     assert [(c.operation, c.params) for c in mock.calls] == [
         ("GetQueueAttributes", {"QueueUrl": url, "AttributeNames": ["QueueArn"]})
     ]
-
-
-async def test_get_queue_by_url_of_a_missing_queue_is_none() -> None:
-    def handler(call: RecordedCall) -> Response:
-        return error_response(
-            400, "QueueDoesNotExist", query_code="AWS.SimpleQueueService.NonExistentQueue"
-        )
-
-    conn, mock = connect(handler)
-    async with conn:
-        assert await conn.get_queue(QUEUE_URL) is None
-        assert await conn.lookup(QUEUE_URL) is None
-    assert [c.operation for c in mock.calls] == ["GetQueueAttributes"] * 2
-
-
-async def test_get_queue_by_url_raises_on_auth_errors() -> None:
-    def handler(call: RecordedCall) -> Response:
-        return error_response(403, "AccessDenied", "no")
-
-    conn, _ = connect(handler)
-    async with conn:
-        with pytest.raises(AuthError):
-            await conn.get_queue(QUEUE_URL)
 
 
 @pytest.mark.parametrize(
