@@ -142,7 +142,8 @@ class SQSConnection(Client):
             remaining = await queue.count(include_in_flight=True)
             if remaining:
                 raise QueueNotEmpty(
-                    f"queue {queue.name} holds about {remaining} messages; "
+                    f"queue {queue.name} holds about {remaining} "
+                    f"message{'' if remaining == 1 else 's'}; "
                     "pass force=True to delete it anyway",
                     operation="DeleteQueue",
                 )
