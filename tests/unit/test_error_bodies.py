@@ -9,17 +9,10 @@ from __future__ import annotations
 import logging
 
 import pytest
-from _core_support import QUEUE_URL, connect, fake_sleep
+from _core_support import ENDPOINT, QUEUE_URL, connect, fake_sleep
 from faults import FakeSQS
 
-from sqs_async import (
-    Message,
-    ResponseError,
-    RetryPolicy,
-    ServiceUnavailable,
-    SQSConnection,
-    Timeouts,
-)
+from sqs_async import Message, ResponseError, RetryPolicy, ServiceUnavailable, SQSConnection
 from sqs_async._transport.base import Response
 from sqs_async._transport.mock import RecordedCall
 
@@ -78,15 +71,8 @@ async def test_the_consumers_retry_warning_does_not_paste_the_page(
     async def handler(message: Message) -> None:
         seen.append(message.get_body())
 
-    conn = SQSConnection(
-        "testing",
-        "testing",
-        region="us-east-1",
-        endpoint_url="http://sqs.invalid",
-        transport=fake.transport(),
-        retry=RetryPolicy(max_attempts=1),
-        timeouts=Timeouts(read=0.5),
-    )
+    retry = RetryPolicy(max_attempts=1)
+    conn = SQSConnection("k", "s", transport=fake.transport(), retry=retry, endpoint_url=ENDPOINT)
     caplog.set_level(logging.WARNING, logger="sqs_async")
     async with conn:
         stats = await conn.queue(fake.url).consume(

@@ -103,6 +103,20 @@ async def assert_as_botocore(**kwargs: Any) -> tuple[str, str]:
     return ours
 
 
+async def resolved_from(
+    monkeypatch: pytest.MonkeyPatch,
+    config_file: Path,
+    config: str,
+    env: dict[str, str],
+    kwargs: dict[str, str],
+) -> tuple[str, str]:
+    """Write the config file and the environment; check we resolve what botocore resolves."""
+    write(config_file, config)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return await assert_as_botocore(**kwargs)
+
+
 # -- region ----------------------------------------------------------------------------------
 
 PROFILES = "[default]\nregion = eu-central-1\n[profile work]\nregion = ap-south-1\n"
@@ -130,10 +144,7 @@ async def test_region_precedence_is_botocores(
     kwargs: dict[str, str],
     expected: str,
 ) -> None:
-    write(config_file, PROFILES)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    region, url = await assert_as_botocore(**kwargs)
+    region, url = await resolved_from(monkeypatch, config_file, PROFILES, env, kwargs)
     assert region == expected
     assert url == f"https://sqs.{expected}.amazonaws.com"
 
@@ -222,7 +233,7 @@ ignore_configured_endpoint_urls = true
 
 
 @pytest.mark.parametrize(
-    ("env", "kwargs", "expected"),
+    "case",
     [
         ({}, {}, "http://127.0.0.1:1001/global"),
         ({}, {"profile": "svc"}, "http://127.0.0.1:1003/svc/../x?a=%41&b=1"),
@@ -256,16 +267,10 @@ ignore_configured_endpoint_urls = true
     ],
 )
 async def test_configured_endpoints_are_botocores(
-    monkeypatch: pytest.MonkeyPatch,
-    config_file: Path,
-    env: dict[str, str],
-    kwargs: dict[str, str],
-    expected: str,
+    monkeypatch: pytest.MonkeyPatch, config_file: Path, case: tuple[Any, Any, str]
 ) -> None:
-    write(config_file, ENDPOINTS)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    region, url = await assert_as_botocore(**kwargs)
+    env, kwargs, expected = case  # the environment, the arguments, the endpoint
+    region, url = await resolved_from(monkeypatch, config_file, ENDPOINTS, env, kwargs)
     assert (region, url) == ("eu-west-1", expected)
 
 

@@ -10,6 +10,7 @@ import string
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 from unittest import mock
 
 import botocore.auth
@@ -191,27 +192,17 @@ def test_an_endpoint_query_is_signed_as_botocore_signs_it(
     path: str, query: str, body: bytes, now: float
 ) -> None:
     """An endpoint's query string (``https://host/p?x=1``) is kept and signed, as written."""
-    target = f"{path or '/'}?{query}"
+    request: dict[str, Any] = {
+        "path": f"{path or '/'}?{query}",
+        "headers": SQS_HEADERS,
+        "body": body,
+        "credentials": AWS_EXAMPLE,
+        "now": now,
+    }
     expected = botocore_sign(
-        scheme="https",
-        host="vpce.example.com",
-        port=None,
-        path=target,
-        headers=SQS_HEADERS,
-        body=body,
-        credentials=AWS_EXAMPLE,
-        now=now,
-        region="eu-west-1",
+        scheme="https", host="vpce.example.com", port=None, region="eu-west-1", **request
     )
-    signed = SigV4Signer("eu-west-1").sign(
-        host="vpce.example.com",
-        path=target,
-        headers=SQS_HEADERS,
-        body=body,
-        credentials=AWS_EXAMPLE,
-        now=now,
-    )
-    assert signed == expected
+    assert SigV4Signer("eu-west-1").sign(host="vpce.example.com", **request) == expected
 
 
 @settings(max_examples=50, deadline=None)
