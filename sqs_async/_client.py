@@ -81,12 +81,13 @@ def _parse_endpoint(endpoint: str) -> yarl.URL:
     try:
         url = yarl.URL(endpoint.partition("#")[0], encoded=True)
         if url.scheme in ("http", "https") and url.raw_host and url.port is not None:
-            target = url.raw_path_qs
-            if target.isascii() and target.isprintable() and " " not in target:
+            sent = url.raw_host + url.raw_path_qs  # what goes into the Host and request line
+            if sent.isascii() and sent.isprintable() and " " not in sent:
                 return url
-    except ValueError:
+    except (ValueError, TypeError):
         pass
-    raise ValidationError(f"endpoint_url {endpoint!r} is not an http(s) URL")
+    shown = "***@" + endpoint.rpartition("@")[2] if "@" in endpoint else endpoint  # no password
+    raise ValidationError(f"endpoint_url {shown!r} is not an http(s) URL")
 
 
 class Client:

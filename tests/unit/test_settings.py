@@ -511,3 +511,28 @@ async def test_the_endpoint_path_and_query_go_out_as_written(
     assert request_line == f"POST {target} HTTP/1.1"
     assert headers["Host"] == f"127.0.0.1:{port}"
     assert headers["Authorization"] == botocore_authorization(url, headers, body)
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "not a url",
+        "ftp://127.0.0.1/",
+        "http://[::1",
+        "http://127.0.0.1:99999",
+        "http://127.0.0.1/a b",
+        "http://127.0.0.1/\r\nX-Injected: 1",
+        "http://bücher.example/",
+        "http://user:hunter2@/nohost",
+    ],
+)
+async def test_a_bad_endpoint_is_a_validation_error_before_any_io(endpoint: str) -> None:
+    mock = MockTransport(_ok)
+    conn = SQSConnection(
+        "AKIDEXAMPLE", "secret", region="eu-west-1", endpoint_url=endpoint, transport=mock
+    )
+    with pytest.raises(ValidationError, match="is not an http") as info:
+        await conn.list_queues()
+    assert "hunter2" not in str(info.value)
+    assert mock.calls == []
+    await conn.close()
