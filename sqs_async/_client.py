@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import enum
 import logging
-import os
 import time
 import warnings
 from collections.abc import Mapping
@@ -35,7 +34,8 @@ from ._protocol.checksums import md5_of_attributes, md5_of_body
 from ._protocol.validate import validate_request
 from ._protocol.wire import JSON, WireProtocol, rejects_json
 from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
-from ._signing.credentials import CredentialProvider, resolve_region, resolve_region_nowait
+from ._signing.credentials import CredentialProvider
+from ._signing.settings import Settings, check_region, region_nowait, resolve_settings
 from ._signing.sigv4 import SigV4Signer
 from ._transport.base import Transport
 from ._transport.http11 import Http11Transport
@@ -76,9 +76,18 @@ class ClientState(enum.Enum):
     CLOSED = 3
 
 
-def _endpoint_for(region: str) -> str:
-    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
-    return f"https://sqs.{region}.{suffix}"
+def _parse_endpoint(endpoint: str) -> yarl.URL:
+    """The endpoint as written: no normalisation of its path or query (as in botocore)."""
+    try:
+        url = yarl.URL(endpoint.partition("#")[0], encoded=True)
+        if url.scheme in ("http", "https") and url.raw_host and url.port is not None:
+            sent = url.raw_host + url.raw_path_qs  # what goes into the Host and request line
+            if sent.isascii() and sent.isprintable() and " " not in sent:
+                return url
+    except (ValueError, TypeError):
+        pass
+    shown = "***@" + endpoint.rpartition("@")[2] if "@" in endpoint else endpoint  # no password
+    raise ValidationError(f"endpoint_url {shown!r} is not an http(s) URL")
 
 
 class Client:
@@ -132,13 +141,12 @@ class Client:
             profile=profile,
         )
         self._profile = profile
+        if region:
+            check_region(region)
         self._region_arg = region
-        self.region: str | None = resolve_region_nowait(region, profile)
-        self._endpoint_arg = (
-            endpoint_url
-            or os.environ.get("AWS_ENDPOINT_URL_SQS")
-            or os.environ.get("AWS_ENDPOINT_URL")
-        )
+        self.region: str | None = region_nowait(region)
+        self._endpoint_arg = endpoint_url
+        self._settings: Settings | None = None  # resolved by open()
         self.endpoint_url: str | None = None
         self._url = ""
         self._host = ""
@@ -185,8 +193,13 @@ class Client:
     async def open(self) -> None:
         """Resolve the region and endpoint and create the connection pools.
 
-        Called for you by ``async with`` or the first request. File I/O (the AWS config
-        file, for the region) runs in a worker thread, never on the event loop.
+        Called for you by ``async with`` or the first request. The region, endpoint and CA
+        bundle are resolved as botocore resolves them (see ``_signing/settings.py``), in a
+        worker thread, never on the event loop.
+
+        Raises:
+            NoRegionError: No region and no endpoint are configured anywhere.
+            ValidationError: The endpoint is not an http(s) URL, or the region is invalid.
         """
         if self._state is ClientState.OPENED:
             return
@@ -199,21 +212,22 @@ class Client:
                 if self._state is ClientState.CLOSED:
                     raise ClientClosedError("this connection is closed")
                 return
-            if self.region is None:
-                self.region = await resolve_region(self._region_arg, self._profile)
-            endpoint = self._endpoint_arg or _endpoint_for(self.region)
-            url = yarl.URL(endpoint)
-            if url.scheme not in ("http", "https") or not url.host:
-                raise ValidationError(f"endpoint_url {endpoint!r} is not an http(s) URL")
+            settings = await asyncio.to_thread(
+                resolve_settings, self._region_arg, self._endpoint_arg, self._profile
+            )
+            endpoint = settings.endpoint_url
+            url = _parse_endpoint(endpoint)
             host = url.raw_host or ""
             if ":" in host:
                 host = f"[{host}]"
             if not url.is_default_port():
                 host = f"{host}:{url.port}"
+            self._settings = settings
+            self.region = settings.region
             self.endpoint_url = endpoint
-            self._url = str(url.with_query(None).with_fragment(None))
+            self._url = str(url)
             self._host = host
-            self._path = url.raw_path or "/"
+            self._path = url.raw_path_qs or "/"  # the signer signs the query too
             self._signer = SigV4Signer(self.region, "sqs")
             if self._transport is None:
                 config = self.config

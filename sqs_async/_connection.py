@@ -29,10 +29,13 @@ class SQSConnection(Client):
     Args:
         aws_access_key_id: Access key; with the secret, overrides the credential chain.
         aws_secret_access_key: Secret key.
-        region: Region; default from ``AWS_REGION``/``AWS_DEFAULT_REGION``, the config
-            file, else ``us-east-1``.
-        endpoint_url: Any SQS-compatible server; default from ``AWS_ENDPOINT_URL_SQS`` /
-            ``AWS_ENDPOINT_URL``, else AWS's endpoint for the region.
+        region: Region; default as in botocore: ``AWS_DEFAULT_REGION``, the profile's
+            ``region`` in the config file, then ``AWS_REGION``; none anywhere raises
+            ``NoRegionError`` when the connection opens (``us-east-1`` with an endpoint).
+        endpoint_url: Any SQS-compatible server, used as written (path and query kept);
+            default: the configured endpoint as botocore finds it (``AWS_ENDPOINT_URL_SQS``,
+            ``AWS_ENDPOINT_URL``, the config file), else AWS's endpoint for the region
+            (FIPS and dual-stack settings and every partition as in botocore).
         aws_session_token: Session token for temporary credentials.
         profile: Named profile in the AWS config files.
         max_connections: Pool size for ordinary calls.
@@ -170,7 +173,8 @@ class SQSConnection(Client):
             remaining = await queue.count(include_in_flight=True)
             if remaining:
                 raise QueueNotEmpty(
-                    f"queue {queue.name} holds about {remaining} messages; "
+                    f"queue {queue.name} holds about {remaining} "
+                    f"message{'' if remaining == 1 else 's'}; "
                     "pass force=True to delete it anyway",
                     operation="DeleteQueue",
                 )

@@ -5,7 +5,8 @@ The tree::
     SQSError                              .code .message .status .request_id .operation
     ├── ClientClosedError (RuntimeError)  used after close(): "you closed it"
     ├── ValidationError (ValueError)      bad input, raised before any network I/O
-    │   └── MessageTooLarge               body + attributes over the size limit
+    │   ├── MessageTooLarge               body + attributes over the size limit
+    │   └── NoRegionError                 no region configured anywhere (as in botocore)
     ├── QueueNotEmpty                     delete_queue() refused a non-empty queue (force=False)
     ├── MessageDecodeError (ValueError)   a received body the message class cannot decode
     ├── DrainIncomplete                   clear/dump/save/move could not reach every message
@@ -60,6 +61,7 @@ __all__ = [
     "MessageDecodeError",
     "MessageNotInflight",
     "MessageTooLarge",
+    "NoRegionError",
     "OverLimit",
     "PartialBatchFailure",
     "PoolTimeout",
@@ -148,6 +150,15 @@ class ValidationError(SQSError, ValueError):
 
 class MessageTooLarge(ValidationError):
     """A message (body plus attributes) or a batch is over the size limit."""
+
+
+class NoRegionError(ValidationError):
+    """No region anywhere: not passed, not in the environment, not in the AWS config file.
+
+    Raised when the connection opens, before any network I/O, as botocore raises its own
+    ``NoRegionError``. A connection with an ``endpoint_url`` (given or configured) but no
+    region signs for ``us-east-1`` instead, for local SQS-compatible servers.
+    """
 
 
 class QueueNotEmpty(SQSError):

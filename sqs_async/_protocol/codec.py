@@ -23,6 +23,7 @@ __all__ = [
     "encode_request",
     "loads",
     "parse_error",
+    "summarize_body",
 ]
 
 try:  # pragma: no cover - exercised by whichever is installed
@@ -37,6 +38,32 @@ except ImportError:  # pragma: no cover
         return _encoder.encode(obj).encode("utf-8")
 
     loads = json.loads
+
+
+# A body longer than this, or an HTML page (moto's 500 page, a proxy's error page), is
+# described in error messages and log lines, never pasted into them.
+SHOWN_BODY_BYTES = 300
+_HTML_TITLE = re.compile(rb"<title[^>]*>([^<]{1,200})</title>", re.IGNORECASE)
+
+
+def summarize_body(body: bytes) -> str | None:
+    """A short description of a body that should not be shown as it is, else None.
+
+    None means: short, printable text without markup of a web page; show it. Otherwise:
+    ``"an HTML page of 2345 bytes titled '500 Internal Server Error'"`` or
+    ``"a 4096-byte body"``.
+    """
+    head = body[:512].lstrip().lower()
+    html = head.startswith(b"<!doctype html") or b"<html" in head
+    if not html and len(body) <= SHOWN_BODY_BYTES:
+        text = body.decode("utf-8", "replace")
+        if text.replace("\n", " ").replace("\r", " ").replace("\t", " ").isprintable():
+            return None
+    if not html:
+        return f"a {len(body)}-byte body"
+    found = _HTML_TITLE.search(body[:4096])
+    title = " ".join(found.group(1).decode("utf-8", "replace").split()) if found else ""
+    return f"an HTML page of {len(body)} bytes" + (f" titled {title!r}" if title else "")
 
 
 def _b64(value: Any) -> str:
@@ -104,10 +131,14 @@ def decode_response(operation: str, body: bytes) -> dict[str, Any]:
         data = loads(body)
     except ValueError as exc:
         raise ResponseError(
-            f"response is not valid JSON: {body[:200]!r}", operation=operation
+            f"response is not valid JSON: {summarize_body(body) or repr(body)}",
+            operation=operation,
         ) from exc
     if not isinstance(data, dict):
-        raise ResponseError(f"response is not a JSON object: {body[:200]!r}", operation=operation)
+        raise ResponseError(
+            f"response is not a JSON object: {summarize_body(body) or repr(body)}",
+            operation=operation,
+        )
     if operation == "ReceiveMessage":
         try:
             for message in data.get("Messages", ()):
@@ -141,7 +172,10 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> ErrorIn
 
     The legacy query code in ``x-amzn-query-error`` (``Code;Fault``) wins, as in botocore,
     since it is the more specific one for SQS (awsQueryCompatible); then the JSON
-    ``__type``/``code``; then a query-protocol XML ``<Code>``; else the HTTP status.
+    ``__type``/``code`` (its ``com.amazonaws.sqs#`` namespace and any ``:...`` suffix
+    stripped, as botocore does); then a query-protocol XML ``<Code>``; else the HTTP
+    status. A body with no message of its own is quoted when it is short text, and
+    described (with the status) when it is an HTML page or long.
     """
     request_id = (
         headers.get("x-amzn-requestid")  # our transport lowercases names
@@ -158,7 +192,7 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> ErrorIn
             data = None
     if isinstance(data, dict):
         raw = data.get("__type") or data.get("code") or data.get("Code") or ""
-        code = str(raw)
+        code = str(raw).split(":", 1)[0].rpartition("#")[2]
         message = str(data.get("message") or data.get("Message") or "")
     elif body[:1] == b"<":
         found = _XML_CODE.search(body)
@@ -173,5 +207,9 @@ def parse_error(status: int, headers: Mapping[str, str], body: bytes) -> ErrorIn
     if not code:
         code = f"HTTP{status}"
     if not message:
-        message = body[:200].decode("utf-8", "replace") if body else f"HTTP status {status}"
+        summary = summarize_body(body)
+        if summary is not None:
+            message = f"HTTP status {status}, {summary}"
+        else:
+            message = body.decode("utf-8", "replace").strip() or f"HTTP status {status}"
     return ErrorInfo(code, message, request_id)

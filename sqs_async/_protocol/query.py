@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, TypeAlias
 
 from ..errors import ResponseError, ValidationError
-from .codec import ErrorInfo, parse_error
+from .codec import ErrorInfo, parse_error, summarize_body
 from .operations import API_VERSION
 
 __all__ = ["CONTENT_TYPE", "QueryProtocol"]
@@ -243,7 +243,8 @@ def _parse(body: bytes, operation: str) -> ET.Element:
         return ET.fromstring(body.lstrip())  # safe: see the module docstring
     except ET.ParseError as exc:
         raise ResponseError(
-            f"response is not valid XML: {body[:200]!r}", operation=operation
+            f"response is not valid XML: {summarize_body(body) or repr(body)}",
+            operation=operation,
         ) from exc
 
 

@@ -1,4 +1,4 @@
-"""AWS credentials and region, resolved without blocking the event loop.
+"""AWS credentials, resolved without blocking the event loop.
 
 Layer: ``_signing`` depends only on ``_config`` and ``errors`` (and botocore, whose credential
 chain does the real work: shared files, SSO, assume-role, container and instance metadata).
@@ -24,10 +24,9 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:  # botocore is imported only when its chain is needed (~0.2 s of import)
     from botocore.credentials import Credentials as BotoCredentials
 
-from sqs_async._config import DEFAULT_REGION
 from sqs_async.errors import AuthError, ClientClosedError
 
-__all__ = ["CredentialProvider", "Credentials", "resolve_region", "resolve_region_nowait"]
+__all__ = ["CredentialProvider", "Credentials"]
 
 logger = logging.getLogger(__name__)
 
@@ -295,47 +294,3 @@ class CredentialProvider:
         if task is not None and not task.done() and task.get_loop() is asyncio.get_running_loop():
             task.cancel()
             await asyncio.wait({task})
-
-
-def resolve_region_nowait(explicit: str | None, profile: str | None) -> str | None:
-    """Return the region when it takes no I/O to know it (explicit or environment), else None.
-
-    Args:
-        explicit: The region the caller passed, if any.
-        profile: The profile in use (unused here: the environment wins over config files).
-    """
-    del profile  # the environment takes precedence over any profile's config
-    if explicit:
-        return explicit
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-
-
-def _region_from_config(profile: str | None) -> str | None:
-    """The profile's ``region`` from the config file. Blocks: call in a thread."""
-    import botocore.session  # heavy: imported here, off the event loop
-    from botocore.exceptions import BotoCoreError
-
-    try:
-        region = botocore.session.Session(profile=profile).get_config_variable("region")
-    except BotoCoreError as exc:
-        raise AuthError(f"could not read the AWS config: {exc}") from exc
-    return region if isinstance(region, str) and region else None
-
-
-async def resolve_region(explicit: str | None, profile: str | None) -> str:
-    """Return the region to use, as the AWS SDKs choose it.
-
-    Order: ``explicit``, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's ``region``
-    in the config file (read in a worker thread), then ``us-east-1``.
-
-    Args:
-        explicit: The region the caller passed, if any.
-        profile: The shared-config profile to read, or None for the default one.
-
-    Raises:
-        AuthError: The profile does not exist, or the config file cannot be parsed.
-    """
-    region = resolve_region_nowait(explicit, profile)
-    if region is not None:
-        return region
-    return await asyncio.to_thread(_region_from_config, profile) or DEFAULT_REGION

@@ -108,6 +108,15 @@ def _canonical_uri(path: str) -> str:
     return quote(normalized, safe="/~")
 
 
+def _canonical_query(query: str) -> str:
+    """The canonical query string of a URL's query, as botocore builds it for a request
+    without form parameters: the ``key=value`` pairs sorted, each kept as written."""
+    if not query:
+        return ""
+    pairs = sorted(pair.partition("=")[::2] for pair in query.split("&"))
+    return "&".join(f"{key}={value}" for key, value in pairs)
+
+
 def _escape_braces(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
@@ -118,6 +127,7 @@ def _build_template(method: str, path: str, names: tuple[str, ...], has_token: b
     Raises:
         ValueError: A header name is one the signer sets itself, or appears twice.
     """
+    path, _, query = path.partition("?")
     fields: dict[str, int] = {"host": _HOST, "x-amz-date": _DATE}
     if has_token:
         fields["x-amz-security-token"] = _TOKEN
@@ -132,7 +142,8 @@ def _build_template(method: str, path: str, names: tuple[str, ...], has_token: b
     canonical_headers = "".join(f"{_escape_braces(n)}:{{{fields[n]}}}\n" for n in ordered)
     signed = ";".join(ordered)
     canonical_request = (
-        f"{_escape_braces(method.upper())}\n{_escape_braces(_canonical_uri(path))}\n\n"
+        f"{_escape_braces(method.upper())}\n{_escape_braces(_canonical_uri(path))}\n"
+        f"{_escape_braces(_canonical_query(query))}\n"
         f"{canonical_headers}\n{_escape_braces(signed)}\n{{{_PAYLOAD}}}"
     )
     return _Template(canonical_request, f", SignedHeaders={signed}, Signature=")
@@ -205,7 +216,8 @@ class SigV4Signer:
         Args:
             host: The ``Host`` header value as sent: ``host[:port]``, the port left out when
                 it is the scheme's default.
-            path: The request path (``"/"`` for SQS's JSON protocol; empty means ``"/"``).
+            path: The request path (``"/"`` for SQS's JSON protocol; empty means ``"/"``),
+                with the endpoint's query string when it has one (``"/p?x=1"``).
             headers: The other headers sent, all of which are signed (e.g. ``Content-Type``,
                 ``X-Amz-Target``). Must not hold ``Host``, ``X-Amz-Date``,
                 ``X-Amz-Security-Token`` or ``Authorization``.

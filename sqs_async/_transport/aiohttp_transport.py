@@ -8,10 +8,12 @@ specific match wins.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from collections.abc import Mapping
 
 import aiohttp
+import yarl
 
 from .._config import Timeouts
 from ..errors import (
@@ -85,7 +87,7 @@ class AiohttpTransport(Laned[_Lane]):
             # aiohttp warns on raw bytes bodies over 1 MiB; a BytesIO keeps Content-Length.
             data: bytes | io.BytesIO = body if len(body) <= _RAW_BODY_LIMIT else io.BytesIO(body)
             async with lane.session.post(
-                url, data=data, headers=headers, timeout=self._timeout(read_timeout)
+                _as_given(url), data=data, headers=headers, timeout=self._timeout(read_timeout)
             ) as resp:
                 data = await resp.read()
                 return Response(resp.status, resp.headers, data)
@@ -104,6 +106,12 @@ class AiohttpTransport(Laned[_Lane]):
         if lanes is not None:
             for lane in lanes:
                 await lane.session.close()
+
+
+@functools.lru_cache(maxsize=16)
+def _as_given(url: str) -> yarl.URL:
+    """The URL exactly as written: aiohttp would otherwise normalise its path and query."""
+    return yarl.URL(url, encoded=True)
 
 
 def _map_error(exc: aiohttp.ClientError) -> TransportError:

@@ -60,7 +60,7 @@ class _Origin:
     __slots__ = ("host", "key", "port", "target", "tls")
 
     def __init__(self, url: str) -> None:
-        parsed = yarl.URL(url)
+        parsed = yarl.URL(url, encoded=True)  # path and query as given, like botocore
         if parsed.scheme not in ("http", "https") or not parsed.raw_host:
             raise ConnectError(f"cannot send to {url!r}: not an http(s) URL")
         self.tls = parsed.scheme == "https"

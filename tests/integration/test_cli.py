@@ -66,7 +66,7 @@ def test_create_list_count_delete(cli: CLI, sqs_queue_name: QueueNameFactory) ->
     assert cli("count", name).stdout.strip() == "1"
     refused = cli("delete", name, check=False)
     assert refused.returncode == 1
-    assert "holds about 1 messages" in refused.stderr
+    assert "holds about 1 message;" in refused.stderr
     assert cli("delete", name, "--force").stdout.strip() == f"deleted {name}"
     assert cli("queues", "--prefix", name).stdout == ""
 

@@ -1,5 +1,5 @@
-"""CredentialProvider and region resolution: the order of sources, secrecy, and refreshes
-that never block the event loop."""
+"""CredentialProvider: the order of sources, secrecy, and refreshes that never block the
+event loop. (The region is resolved with the endpoint: tests/unit/test_settings.py.)"""
 
 from __future__ import annotations
 
@@ -22,12 +22,7 @@ from botocore.credentials import (
 )
 
 from sqs_async._signing import credentials as credentials_module
-from sqs_async._signing.credentials import (
-    CredentialProvider,
-    Credentials,
-    resolve_region,
-    resolve_region_nowait,
-)
+from sqs_async._signing.credentials import CredentialProvider, Credentials
 from sqs_async.errors import AuthError, ClientClosedError
 
 WAIT = 5.0  # the deadline for anything a test waits on; never reached when all is well
@@ -213,51 +208,6 @@ async def test_repr_shows_neither_secret_nor_token() -> None:
         assert "FwoGZXIvYXdzEBa" not in text
     assert repr(credentials) == "Credentials(access_key='ASIA...MPLE', token=***)"
     assert repr(Credentials("short", "x")) == "Credentials(access_key='***')"
-
-
-# -- region ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("explicit", "env", "expected"),
-    [
-        ("sa-east-1", {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-2"}, "sa-east-1"),
-        (None, {"AWS_REGION": "eu-west-1", "AWS_DEFAULT_REGION": "eu-west-2"}, "eu-west-1"),
-        (None, {"AWS_DEFAULT_REGION": "eu-west-2"}, "eu-west-2"),
-        (None, {}, None),
-    ],
-)
-async def test_region_without_io(
-    monkeypatch: pytest.MonkeyPatch, explicit: str | None, env: dict[str, str], expected: str | None
-) -> None:
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert resolve_region_nowait(explicit, None) == expected
-    assert resolve_region_nowait(explicit, "work") == expected
-    assert await resolve_region(explicit, None) == (expected or "us-east-1")
-
-
-async def test_region_from_the_profiles_config(profiles: AwsFiles) -> None:
-    assert resolve_region_nowait(None, None) is None
-    assert await resolve_region(None, None) == "eu-central-1"
-    assert await resolve_region(None, "work") == "ap-south-1"
-
-
-async def test_environment_region_beats_the_config_file(
-    monkeypatch: pytest.MonkeyPatch, profiles: AwsFiles
-) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "ca-central-1")
-    assert await resolve_region(None, "work") == "ca-central-1"
-
-
-async def test_region_defaults_to_us_east_1(aws_files: AwsFiles) -> None:
-    aws_files.config.write_text("[default]\noutput = json\n")
-    assert await resolve_region(None, None) == "us-east-1"
-
-
-async def test_region_of_an_unknown_profile_is_an_auth_error(profiles: AwsFiles) -> None:
-    with pytest.raises(AuthError, match="nope"):
-        await resolve_region(None, "nope")
 
 
 # -- refreshing -----------------------------------------------------------------------------

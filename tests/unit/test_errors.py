@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
+import botocore.parsers
 import botocore.session
 import pytest
 from _core_support import QUEUE_URL, connect, fake_sleep, json_response
@@ -175,7 +177,7 @@ def test_parse_json_error() -> None:
         {"x-amzn-RequestId": "rid-1"},
         b'{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The queue does not exist."}',
     )
-    assert info.code == "com.amazonaws.sqs#QueueDoesNotExist"
+    assert info.code == "QueueDoesNotExist"  # the namespace stripped, as botocore does
     assert info.message == "The queue does not exist."
     assert info.request_id == "rid-1"
 
@@ -202,9 +204,39 @@ def test_parse_error_without_body() -> None:
 
 
 def test_parse_error_with_html_body() -> None:
-    info = parse_error(502, {}, b"<html><body>Bad Gateway</body></html>")
+    body = b"<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+    info = parse_error(502, {}, body)
     assert info.code == "HTTP502"
-    assert "Bad Gateway" in info.message
+    summary = f"an HTML page of {len(body)} bytes titled '502 Bad Gateway'"
+    assert info.message == f"HTTP status 502, {summary}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("com.amazonaws.sqs#QueueDoesNotExist", "QueueDoesNotExist"),
+        ("QueueDoesNotExist", "QueueDoesNotExist"),
+        ("com.amazonaws.sqs#InvalidAddress:http://internal.amazon.com/coral", "InvalidAddress"),
+        ("AWS.SimpleQueueService.NonExistentQueue", "AWS.SimpleQueueService.NonExistentQueue"),
+    ],
+)
+def test_json_error_code_is_botocores(raw: str, code: str) -> None:
+    body = json.dumps({"__type": raw, "message": "m"}).encode()
+    assert parse_error(400, {}, body).code == code
+    # botocore's own JSON parser, on the same response, reads the same code
+    shape = sqs_model().operation_model("ListQueues").output_shape
+    assert shape is not None
+    parsed = botocore.parsers.JSONParser().parse(
+        {"status_code": 400, "headers": {}, "body": body}, shape
+    )
+    assert parsed["Error"]["Code"] == code
+
+
+def test_short_text_body_is_quoted_and_long_or_binary_ones_are_described() -> None:
+    assert parse_error(500, {}, b"upstream went away\n").message == "upstream went away"
+    long_body = b"x" * 5000
+    assert parse_error(500, {}, long_body).message == "HTTP status 500, a 5000-byte body"
+    assert parse_error(500, {}, b"\x00\x01\x02").message == "HTTP status 500, a 3-byte body"
 
 
 # -- what the client raises -----------------------------------------------------------------
@@ -274,7 +306,7 @@ async def test_unknown_4xx_is_unknown_service_error() -> None:
     async with conn:
         with pytest.raises(errors.UnknownServiceError) as info:
             await conn.list_queues()
-    assert info.value.code == "com.amazonaws.sqs#BrandNewError"
+    assert info.value.code == "BrandNewError"
     assert info.value.request_id == "req-42"
     assert len(mock.calls) == 1
 

@@ -10,6 +10,7 @@ import string
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 from unittest import mock
 
 import botocore.auth
@@ -177,6 +178,31 @@ def test_matches_botocore(
             method=method,
         )
         assert signed == expected
+
+
+_queries = st.one_of(
+    st.sampled_from(["x=1", "b=2&a=1", "a=2&a=1", "flag", "a=%41&b=%2F", "=v", "a=1&"]),
+    st.text(alphabet=string.ascii_letters + string.digits + "-._~%=&+", max_size=30),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(path=_paths, query=_queries, body=_bodies, now=_timestamps)
+def test_an_endpoint_query_is_signed_as_botocore_signs_it(
+    path: str, query: str, body: bytes, now: float
+) -> None:
+    """An endpoint's query string (``https://host/p?x=1``) is kept and signed, as written."""
+    request: dict[str, Any] = {
+        "path": f"{path or '/'}?{query}",
+        "headers": SQS_HEADERS,
+        "body": body,
+        "credentials": AWS_EXAMPLE,
+        "now": now,
+    }
+    expected = botocore_sign(
+        scheme="https", host="vpce.example.com", port=None, region="eu-west-1", **request
+    )
+    assert SigV4Signer("eu-west-1").sign(host="vpce.example.com", **request) == expected
 
 
 @settings(max_examples=50, deadline=None)
