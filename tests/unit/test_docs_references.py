@@ -276,6 +276,45 @@ def test_names_called_in_prose_exist(page: Path) -> None:
     assert not problems, f"{page.name} documents what the code does not have: {problems}"
 
 
+def _table(page: str, header: str) -> list[list[str]]:
+    """The rows of the table on ``docs/<page>`` whose header row starts with ``header``."""
+    rows: list[list[str]] = []
+    inside = False
+    for line in (ROOT / "docs" / page).read_text(encoding="utf-8").splitlines():
+        if line.startswith(f"| {header} |"):
+            inside = True
+        elif inside and line.startswith("|"):
+            if not line.startswith("|---"):
+                rows.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif inside:
+            break
+    assert rows, f"no table headed {header!r} on {page}"
+    return rows
+
+
+def test_the_errors_page_says_which_errors_are_retried_as_the_code_does() -> None:
+    problems = []
+    for cell, _, retried in _table("errors.md", "class"):
+        cls = getattr(sqs_async, cell.strip("`"))
+        documented = retried.strip("*") == "yes"
+        if cls.retriable is not documented:
+            problems.append(f"{cls.__name__}: page says {retried}, retriable={cls.retriable}")
+    assert not problems, problems
+
+
+def test_the_errors_page_maps_codes_as_for_code_does() -> None:
+    problems = []
+    for codes, target in _table("errors.md", "codes (JSON names and legacy names)"):
+        cls = getattr(sqs_async, target.strip("`"))
+        for code in re.findall(r"`([^`*]+)`", codes):
+            if sqs_async.errors.for_code(code) is not cls:
+                problems.append(f"{code}: page says {cls.__name__}")
+            legacy = f"AWS.SimpleQueueService.{code}"
+            if "." not in code and sqs_async.errors.for_code(legacy) is not cls:
+                problems.append(f"{legacy}: page says {cls.__name__}")
+    assert not problems, problems
+
+
 def test_tests_named_in_the_docs_exist() -> None:
     """compatibility.md lists the tests each server fails; a renamed test must not linger."""
     defined: dict[str, set[str]] = {
