@@ -13,8 +13,10 @@ What is checked, in ``docs/*.md`` and README.md:
   each ``keyword=`` is a parameter of one of them;
 - in inline code, a lone ``keyword=``: a parameter of some public callable.
 
-Docstrings of the public API: no pointer into a private module, and every ``:meth:``,
-``:class:``, ``:func:``, ``:attr:`` and ``:exc:`` target resolves.
+Docstrings of the public API: no pointer into a private module, every ``:meth:``,
+``:class:``, ``:func:``, ``:attr:`` and ``:exc:`` target resolves, and every parameter an
+``Args:`` section documents exists. The errors page's tables agree with ``retriable`` and
+``for_code()``, and the tests that compatibility.md names exist.
 """
 
 from __future__ import annotations
@@ -385,6 +387,26 @@ def test_public_docstrings_point_at_public_things_only() -> None:
             for role, target in ROLE.findall(doc)
             if not _role_resolves(target, owner)
         ]
+    assert not problems, problems
+
+
+ARGS_SECTION = re.compile(r"^(Args|Arguments|Parameters):\n((?:[ \t]+.*\n|\n)+)", re.M)
+
+
+def test_public_docstrings_document_only_parameters_that_exist() -> None:
+    problems, checked = [], 0
+    for where, obj, _ in _public_members():
+        doc = _docstring(obj)
+        if not doc or inspect.ismodule(obj):
+            continue
+        function = obj.__func__ if isinstance(obj, (staticmethod, classmethod)) else obj
+        for section in ARGS_SECTION.finditer(inspect.cleandoc(doc) + "\n"):
+            parameters = inspect.signature(function).parameters
+            for name in re.findall(r"^ {4}\*{0,2}(\w+)(?: \([^)]*\))?:", section.group(2), re.M):
+                checked += 1
+                if name not in parameters:
+                    problems.append(f"{where}: {name}")
+    assert checked > 20, "the Args: sections were found"
     assert not problems, problems
 
 
