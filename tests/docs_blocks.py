@@ -8,7 +8,7 @@ block that must not run (a fragment, a sketch), ``<!-- invisible-code-block: pyt
 for hidden checks. pytest-markdown-docs was the alternative; it runs each block on its own
 (no shared namespace) and marks skips in the fence's info string, which GitHub shows.
 
-How a block runs (docs/testing.md, "How the documentation is tested"):
+How a block runs (docs/testing.md, "How this documentation is tested"):
 
 - as a script does: ``__name__`` is ``"__main__"``, so ``if __name__ == "__main__":
   asyncio.run(...)`` runs, and an example that talks to SQS starts its own local server with
