@@ -342,7 +342,7 @@ def _public_members() -> Iterator[tuple[str, Any, type | None]]:
         yield module.__name__, module, None
         for name in getattr(module, "__all__", []):
             obj = getattr(module, name)
-            yield f"{module.__name__}.{name}", obj, None
+            yield f"{module.__name__}.{name}", obj, obj if inspect.isclass(obj) else None
             if inspect.isclass(obj):
                 for member, value in vars(obj).items():
                     if not member.startswith("_") or member == "__init__":
