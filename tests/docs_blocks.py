@@ -13,6 +13,8 @@ How a block runs (docs/testing.md, "How this documentation is tested"):
 - as a script does: ``__name__`` is ``"__main__"``, so ``if __name__ == "__main__":
   asyncio.run(...)`` runs, and an example that talks to SQS starts its own local server with
   ``sqs_async.local.local_sqs()``, exactly as it does when a reader runs it;
+- ``<!-- skip: next -->`` skips the python block right after it (and is ignored before a
+  block of another language, which never runs anyway);
 - a block may also ``await`` at top level (as in ``python -m asyncio``); the blocks of a page
   share one event loop for that, closed after the page;
 - a block that starts a server (its code names ``local_sqs``, ``LocalSQSServer`` or the
@@ -32,13 +34,13 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
 import pytest
-from sybil import Example, Sybil
+from sybil import Document, Example, Region, Sybil
 from sybil.integration.pytest import SybilItem
 from sybil.parsers.markdown import ClearNamespaceParser, CodeBlockParser, SkipParser
 
@@ -101,6 +103,23 @@ def evaluate_block(example: Example) -> None:
     namespace[_PREVIOUS] = str(example.parsed)
 
 
+_PYTHON_NEXT = re.compile(r"[^\n]*?-->\s*(```python\b|<!-- invisible-code-block: python\b)")
+"""From where Sybil's skip directive ends (before its ``-->``) to the block it skips."""
+
+
+class _SkipParser(SkipParser):
+    """Sybil's ``<!-- skip: next -->``, applied only where a python block follows: before a
+    ``yaml`` or ``console`` block (which never runs) Sybil would keep it pending and skip the
+    next python block further down, silently."""
+
+    def __call__(self, document: Document) -> Iterator[Region]:
+        for region in super().__call__(document):
+            action = region.parsed[0]
+            if action == "next" and not _PYTHON_NEXT.match(document.text, region.end):
+                continue
+            yield region
+
+
 def _run_previous_block_with_pytest(namespace: dict[str, Any]) -> Callable[..., str]:
     def run_previous_block_with_pytest(*, passed: int) -> str:
         """Run the page's previous block as a pytest file (in a subprocess, with the
@@ -141,7 +160,7 @@ def _teardown(namespace: dict[str, Any]) -> None:
 SYBIL = Sybil(
     parsers=[
         CodeBlockParser(language="python", evaluator=evaluate_block),
-        SkipParser(),
+        _SkipParser(),
         ClearNamespaceParser(),
     ],
     path=str(DOCS),

@@ -60,6 +60,16 @@ def test_skip_next_skips_exactly_the_next_block(tmp_path: Path) -> None:
     assert namespace["after"] is True
 
 
+def test_skip_next_before_another_language_is_ignored(tmp_path: Path) -> None:
+    """It must not stay pending and skip a later python block (nor trip over the next skip)."""
+    namespace = run_page(
+        tmp_path,
+        "<!-- skip: next -->\n```yaml\na: 1\n```\n\n<!-- skip: next -->\n```console\n$ x\n```\n\n"
+        "```python\nran = True\n```\n\n  <!-- skip: next -->\n  ```python\n  1 / 0\n  ```\n",
+    )
+    assert namespace["ran"] is True
+
+
 def test_invisible_code_block_runs(tmp_path: Path) -> None:
     namespace = run_page(tmp_path, "<!-- invisible-code-block: python\nhidden = 3\n-->\n")
     assert namespace["hidden"] == 3
