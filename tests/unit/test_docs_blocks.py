@@ -51,23 +51,26 @@ def test_blocks_share_a_namespace_and_run_as_main(tmp_path: Path) -> None:
     assert namespace["name"] == "__main__"
 
 
-def test_skip_next_skips_exactly_the_next_block(tmp_path: Path) -> None:
-    namespace = run_page(
-        tmp_path,
-        "<!-- skip: next -->\n```python\nraise AssertionError('ran')\n```\n\n"
-        "```python\nafter = True\n```\n",
-    )
-    assert namespace["after"] is True
-
-
-def test_skip_next_before_another_language_is_ignored(tmp_path: Path) -> None:
-    """It must not stay pending and skip a later python block (nor trip over the next skip)."""
-    namespace = run_page(
-        tmp_path,
-        "<!-- skip: next -->\n```yaml\na: 1\n```\n\n<!-- skip: next -->\n```console\n$ x\n```\n\n"
-        "```python\nran = True\n```\n\n  <!-- skip: next -->\n  ```python\n  1 / 0\n  ```\n",
-    )
-    assert namespace["ran"] is True
+@pytest.mark.parametrize(
+    "page",
+    [
+        pytest.param(
+            "<!-- skip: next -->\n```python\nraise AssertionError('ran')\n```\n\n"
+            "```python\nafter = True\n```\n",
+            id="skips-exactly-the-next-block",
+        ),
+        # Before another language it is ignored: it must not stay pending and skip a later
+        # python block, nor trip over the next skip.
+        pytest.param(
+            "<!-- skip: next -->\n```yaml\na: 1\n```\n\n<!-- skip: next -->\n```console\n$ x\n"
+            "```\n\n```python\nafter = True\n```\n\n  <!-- skip: next -->\n  ```python\n"
+            "  1 / 0\n  ```\n",
+            id="ignored-before-another-language",
+        ),
+    ],
+)
+def test_skip_next(tmp_path: Path, page: str) -> None:
+    assert run_page(tmp_path, page)["after"] is True
 
 
 def test_invisible_code_block_runs(tmp_path: Path) -> None:
