@@ -58,7 +58,7 @@ SERVER_NAMES = re.compile(r"\b(local_sqs|LocalSQSServer|run_previous_block_with_
 """A block whose code names one of these talks to a local SQS server: ``integration``."""
 
 _RUNNER = "__docs_event_loop__"
-_PREVIOUS = "__docs_previous_block__"
+_CURRENT = "__docs_current_block__"
 
 
 def _load_tests_conftest() -> Any:
@@ -91,6 +91,7 @@ def evaluate_block(example: Example) -> None:
     page's event loop."""
     __tracebackhide__ = True
     namespace = example.namespace
+    namespace[_CURRENT] = example
     code = _compile(example)
     if code.co_flags & inspect.CO_COROUTINE:
         runner = namespace.get(_RUNNER)
@@ -100,7 +101,6 @@ def evaluate_block(example: Example) -> None:
     else:
         exec(code, namespace)
     namespace.pop("__builtins__", None)
-    namespace[_PREVIOUS] = str(example.parsed)
 
 
 _PYTHON_NEXT = re.compile(r"[^\n]*?-->\s*(```python\b|<!-- invisible-code-block: python\b)")
@@ -124,7 +124,14 @@ def _run_previous_block_with_pytest(namespace: dict[str, Any]) -> Callable[..., 
     def run_previous_block_with_pytest(*, passed: int) -> str:
         """Run the page's previous block as a pytest file (in a subprocess, with the
         ``sqs_async`` plugin starting its own server); check that ``passed`` tests passed."""
-        source = namespace[_PREVIOUS]
+        # The block as written on the page, whether or not it ran in this session (with
+        # -m integration it is deselected: it starts no server itself).
+        current: Example = namespace[_CURRENT]
+        source = [
+            str(block.parsed)
+            for block in current.document.examples()
+            if block.region.evaluator is evaluate_block and block.start < current.start
+        ][-1]
         with tempfile.TemporaryDirectory() as tmp:
             test_file = Path(tmp) / "test_docs_block.py"
             test_file.write_text(source, encoding="utf-8")
