@@ -197,7 +197,7 @@ class Consumer:
         return _snapshot(self._fetcher, self.handled, self.failed, len(self._running) + waiting)
 
     def stop(self) -> None:
-        """Ask :meth:`run` to shut down (see the module docs for the steps). Synchronous."""
+        """Ask :meth:`run` to shut down (the steps are in the lifecycle guide). Synchronous."""
         self._stopping = True
         self._fetcher.stop()
         self._slot_freed.set()
