@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from . import _bulk
+from . import _bulk, _instrument
 from ._batching import BatchWriter, entry_error
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
 from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
@@ -199,6 +200,8 @@ class Queue:
             entry["MessageGroupId"] = group_id
         if deduplication_id is not None:
             entry["MessageDeduplicationId"] = deduplication_id
+        if _instrument.sends is not None:  # tracing (sqs_async.otel) injects its context
+            _instrument.sends.entry(self, entry)
         return entry
 
     async def write(
@@ -223,6 +226,17 @@ class Queue:
             ValidationError: The message breaks an SQS limit (checked before sending).
             ChecksumMismatch: The service's MD5 of what it stored does not match.
         """
+        observer = _instrument.sends
+        if observer is not None and not observer.wrapping():
+            send = functools.partial(
+                self.write,
+                message,
+                delay_seconds=delay_seconds,
+                message_attributes=message_attributes,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+            )
+            return await observer.send(self, "write", send)
         message = self._as_message(message)
         params = self._entry(message, delay_seconds, message_attributes, group_id, deduplication_id)
         params["QueueUrl"] = self.url
@@ -263,6 +277,16 @@ class Queue:
             ValidationError: A message breaks an SQS limit, or ``deduplication_ids`` does
                 not have one id per message (nothing is sent).
         """
+        observer = _instrument.sends
+        if observer is not None and not observer.wrapping():
+            send = functools.partial(
+                self.write_batch,
+                messages,
+                delay_seconds=delay_seconds,
+                group_id=group_id,
+                deduplication_ids=deduplication_ids,
+            )
+            return await observer.send(self, "write_batch", send)
         items = [self._batch_item(m) for m in messages]
         dedup: Sequence[str | None] = [None] * len(items)
         if deduplication_ids is not None:
