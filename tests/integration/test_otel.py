@@ -13,8 +13,9 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 
+import sqs_async
 import sqs_async.otel
 from sqs_async import Message, Queue
 
@@ -148,3 +149,156 @@ def test_import_sqs_async_imports_no_opentelemetry() -> None:
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- consuming -----------------------------------------------------------------------------
+
+
+def _by_kind(exporter: InMemorySpanExporter, kind: SpanKind) -> list[ReadableSpan]:
+    return [s for s in exporter.get_finished_spans() if s.kind is kind]
+
+
+def _span_id(span: ReadableSpan | None) -> int:
+    assert span is not None
+    assert span.context is not None
+    return span.context.span_id
+
+
+async def test_handler_runs_inside_a_consumer_span_of_the_request_trace(
+    spans: InMemorySpanExporter, new_queue: QueueFactory
+) -> None:
+    queue = await new_queue()
+    tracer = _tracer(spans)
+    with tracer.start_as_current_span("request") as request:
+        sent = await queue.write("job")
+    seen: list[int] = []
+
+    async def handle(message: Message) -> None:
+        seen.append(trace.get_current_span().get_span_context().span_id)
+        with tracer.start_as_current_span("work"):
+            pass
+
+    await queue.consume(handle, stop_when_empty=True)
+    (producer,) = _producers(spans)
+    (consumer,) = _by_kind(spans, SpanKind.CONSUMER)
+    (work,) = [s for s in spans.get_finished_spans() if s.name == "work"]
+    assert consumer.name == f"process {queue.name}"
+    assert consumer.parent is not None
+    assert consumer.parent.span_id == _span_id(producer)
+    assert seen == [_span_id(consumer)]  # current while the handler ran
+    assert work.parent is not None
+    assert work.parent.span_id == _span_id(consumer)
+    trace_ids = {s.context.trace_id for s in (producer, consumer, work) if s.context}
+    assert trace_ids == {request.get_span_context().trace_id}
+    assert consumer.attributes is not None
+    assert consumer.attributes["messaging.system"] == "aws_sqs"
+    assert consumer.attributes["messaging.destination.name"] == queue.name
+    assert consumer.attributes["messaging.operation.type"] == "process"
+    assert consumer.attributes["messaging.message.id"] == sent.id
+    assert consumer.attributes["sqs_async.outcome"] == "success"
+    assert consumer.status.status_code is StatusCode.UNSET
+
+
+async def test_outcomes_set_status_and_attributes(
+    spans: InMemorySpanExporter, new_queue: QueueFactory
+) -> None:
+    dead = await new_queue()
+    queue = await new_queue()
+    for body in ("ok", "fail", "retry", "reject"):
+        await queue.write(body)
+
+    async def handle(message: Message) -> None:
+        first = message.attributes.get("ApproximateReceiveCount") == "1"
+        body = message.get_body()
+        if body == "fail" and first:
+            raise KeyError("missing")
+        if body == "retry" and first:
+            raise sqs_async.Retry(delay=1)
+        if body == "reject":
+            raise sqs_async.Reject("poison")
+
+    await queue.consume(
+        handle, stop_when_empty=True, retry_backoff=1, dead_letter_queue=dead, concurrency=4
+    )
+    outcomes: dict[str, list[tuple[str, StatusCode]]] = {}
+    for span in _by_kind(spans, SpanKind.CONSUMER):
+        assert span.attributes is not None
+        outcome = str(span.attributes["sqs_async.outcome"])
+        outcomes.setdefault(str(span.attributes["messaging.message.id"]), []).append(
+            (outcome, span.status.status_code)
+        )
+    assert len(outcomes) == 4
+    observed = sorted(sorted(results) for results in outcomes.values())
+    assert observed == sorted(
+        [
+            [("success", StatusCode.UNSET)],
+            sorted([("failure", StatusCode.ERROR), ("success", StatusCode.UNSET)]),
+            sorted([("retry", StatusCode.UNSET), ("success", StatusCode.UNSET)]),
+            [("reject", StatusCode.ERROR)],
+        ]
+    )
+    failed = [
+        s
+        for s in _by_kind(spans, SpanKind.CONSUMER)
+        if s.attributes and s.attributes["sqs_async.outcome"] == "failure"
+    ]
+    assert [e.name for e in failed[0].events] == ["exception"]
+    retried = [
+        s
+        for s in _by_kind(spans, SpanKind.CONSUMER)
+        if s.attributes and s.attributes["sqs_async.outcome"] == "retry"
+    ]
+    assert retried[0].attributes is not None
+    assert retried[0].attributes["sqs_async.retry.delay"] == 1.0
+
+
+async def test_a_batch_span_links_every_producer(
+    spans: InMemorySpanExporter, new_queue: QueueFactory
+) -> None:
+    queue = await new_queue()
+    for i in range(3):
+        await queue.write(f"b{i}")
+    producers = {_span_id(s) for s in _producers(spans)}
+    calls = 0
+
+    async def handle(messages: list[Message]) -> list[Message]:
+        nonlocal calls
+        calls += 1
+        # The first call reports its first message failed (it comes back later).
+        return messages[:1] if calls == 1 else []
+
+    await queue.consume_batches(
+        handle, max_batch=10, max_wait=1.0, stop_when_empty=True, retry_backoff=1
+    )
+    batches = _by_kind(spans, SpanKind.CONSUMER)
+    linked = {link.context.span_id for span in batches for link in span.links}
+    assert linked == producers
+    for span in batches:
+        assert span.attributes is not None
+        assert span.attributes["messaging.batch.message_count"] == len(span.links)
+        assert span.parent is None or span.parent.span_id not in producers
+    first = batches[0]
+    assert first.attributes is not None
+    assert first.attributes["sqs_async.outcome"] == "partial"
+    assert first.status.status_code is StatusCode.ERROR
+
+
+async def test_aws_trace_header_parents_the_consumer_span(
+    spans: InMemorySpanExporter, new_queue: QueueFactory
+) -> None:
+    queue = await new_queue()
+    header = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    await queue.connection.send_message(
+        QueueUrl=queue.url,
+        MessageBody="from x-ray",
+        MessageSystemAttributes={"AWSTraceHeader": {"DataType": "String", "StringValue": header}},
+    )
+
+    async def handle(message: Message) -> None:
+        pass
+
+    await queue.consume(handle, stop_when_empty=True)
+    (consumer,) = _by_kind(spans, SpanKind.CONSUMER)
+    assert consumer.parent is not None
+    assert consumer.parent.span_id == 0x53995C3F42CD8AD8
+    assert consumer.parent.trace_id == 0x5759E988BD862E3FE1BE46A994272793
