@@ -347,3 +347,31 @@ async def test_json_logs(
     assert {r["level"] for r in records} <= {"INFO", "WARNING"}
     assert any(r["message"] == f"1 worker process consuming {queue.name}" for r in records)
     assert all({"time", "level", "logger", "message", "pid"} <= set(r) for r in records)
+
+
+async def test_missing_credentials_are_one_line_and_exit_1(
+    workers: Callable[..., Worker], new_queue: QueueFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "ok.py").write_text("async def handle(message):\n    pass\n")
+    queue = await new_queue()
+    worker = workers("ok:handle", "--queue", queue.name, AWS_ACCESS_KEY_ID="")
+    assert worker.wait() == 1
+    lines = worker.stderr().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "no AWS credentials found" in lines[0]
+
+
+async def test_a_taken_metrics_port_is_one_line_and_exit_1(
+    workers: Callable[..., Worker], new_queue: QueueFactory, tmp_path: Path
+) -> None:
+    (tmp_path / "ok.py").write_text("async def handle(message):\n    pass\n")
+    queue = await new_queue()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        worker = workers("ok:handle", "--queue", queue.name, "--metrics-port", str(port))
+        assert worker.wait() == 1
+    lines = worker.stderr().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in lines[0]
