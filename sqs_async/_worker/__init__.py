@@ -31,8 +31,9 @@ def options_from_args(args: argparse.Namespace) -> WorkerOptions:
         StartupError: An option is unusable (the message is one line).
     """
     processes = str(args.processes)
-    if processes == "auto":
-        count = os.cpu_count() or 1
+    if processes == "auto":  # the cores this process may run on (cpusets included)
+        count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+        count = count or os.cpu_count() or 1
     elif processes.isdigit():
         count = int(processes)
     else:

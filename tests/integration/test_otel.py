@@ -161,7 +161,8 @@ def _by_kind(exporter: InMemorySpanExporter, kind: SpanKind) -> list[ReadableSpa
 def _span_id(span: ReadableSpan | None) -> int:
     assert span is not None
     assert span.context is not None
-    return span.context.span_id
+    span_id: int = span.context.span_id
+    return span_id
 
 
 async def test_handler_runs_inside_a_consumer_span_of_the_request_trace(
