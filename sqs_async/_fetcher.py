@@ -23,8 +23,8 @@ import collections
 import logging
 import random
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._batching import DeleteBatcher, VisibilityBatcher
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
@@ -42,47 +42,67 @@ from .errors import (
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = ["ConsumerHooks", "Fetcher"]
+__all__ = ["Fetcher", "FetcherHooks", "NoHooks", "call_hook", "receive_attributes"]
 
 log = logging.getLogger("sqs_async")
 
-DEFAULT_ATTRIBUTES = ("ApproximateReceiveCount", "MessageGroupId", "SequenceNumber")
+# The system attributes the consumer itself reads (retry backoff, FIFO groups).
+NEEDED_ATTRIBUTES = ("ApproximateReceiveCount", "MessageGroupId", "SequenceNumber")
 FATAL_ERRORS = (QueueDoesNotExist, AuthError, ValidationError, ClientClosedError)
 MAX_POLL_BACKOFF = 20.0
 SHUTDOWN_TIMEOUT = 30.0
+EMPTY_SHORT_POLL_PAUSE = 0.05  # seconds between empty short polls while waiting to end
 
 
-class ConsumerHooks:
-    """Callbacks for metrics and tracing; subclass and override what you need.
+def _always() -> bool:
+    return True
 
-    They run on the event loop and must not block. Exceptions they raise are logged and
-    otherwise ignored.
-    """
+
+class FetcherHooks(Protocol):
+    """The callbacks the fetcher calls (the consumer's :class:`~sqs_async.ConsumerHooks`)."""
+
+    def on_received(self, messages: Sequence[Message]) -> None: ...
+
+    def on_deleted(self, message: Message) -> None: ...
+
+    def on_released(self, messages: Sequence[Message]) -> None: ...
+
+    def on_lease_lost(self, message: Message) -> None: ...
+
+
+class NoHooks:
+    """Callbacks that do nothing (a stream or consumer given no hooks)."""
 
     def on_received(self, messages: Sequence[Message]) -> None:
-        """A receive returned these messages."""
-
-    def on_handled(self, message: Message, seconds: float) -> None:
-        """A handler succeeded after ``seconds``."""
-
-    def on_failed(self, message: Message, error: BaseException) -> None:
-        """A handler raised (the message will be retried)."""
+        """Nothing."""
 
     def on_deleted(self, message: Message) -> None:
-        """A message was deleted."""
+        """Nothing."""
 
     def on_released(self, messages: Sequence[Message]) -> None:
-        """Messages were made visible again without being handled."""
+        """Nothing."""
 
     def on_lease_lost(self, message: Message) -> None:
-        """A message's lease could not be renewed."""
+        """Nothing."""
 
 
-def _call_hook(hook: Any, *args: Any) -> None:
+def call_hook(hook: Callable[..., object], *args: Any) -> None:
+    """Call a metrics or tracing callback; what it raises is logged and otherwise ignored."""
     try:
         hook(*args)
     except Exception:
         log.exception("consumer hook %s failed", getattr(hook, "__name__", hook))
+
+
+def receive_attributes(attributes: Sequence[str] | None) -> list[str]:
+    """The system attributes to ask for: ``None`` is all of them; an explicit list gets the
+    ones the consumer needs itself (retry backoff, FIFO groups) added."""
+    if attributes is None:
+        return ["All"]
+    names = list(attributes)
+    if "All" not in names:
+        names += [name for name in NEEDED_ATTRIBUTES if name not in names]
+    return names
 
 
 class Fetcher:
@@ -98,8 +118,12 @@ class Fetcher:
         stop_when_empty: End once a receive comes back empty and the buffer is drained.
         max_buffer_age: The share of the visibility timeout a message may wait in the
             buffer, used to size the prefetch from the measured consumption rate.
+        attributes: System attributes to receive (``None``: all; see :func:`receive_attributes`).
+        message_attributes: Message attributes to receive (``None``: all).
         hooks: Callbacks for metrics.
         on_lease_lost: Called when a held message's lease is lost.
+        idle: With ``stop_when_empty``: whether the owner holds nothing (no message being
+            handled, none waiting for a retry); the end is an empty receive made while idle.
     """
 
     def __init__(
@@ -115,8 +139,9 @@ class Fetcher:
         max_buffer_age: float = 0.5,
         attributes: Sequence[str] | None = None,
         message_attributes: Sequence[str] | None = None,
-        hooks: ConsumerHooks | None = None,
-        on_lease_lost: Any = None,
+        hooks: FetcherHooks | None = None,
+        on_lease_lost: Callable[[Lease], None] | None = None,
+        idle: Callable[[], bool] | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_ENTRIES:
             raise ValidationError(f"batch_size is {batch_size}; it must be between 1 and 10")
@@ -133,15 +158,13 @@ class Fetcher:
         self.pollers = 1 if stop_when_empty else (pollers or default_pollers)
         self.stop_when_empty = stop_when_empty
         self.max_buffer_age = max_buffer_age
-        self.hooks = hooks or ConsumerHooks()
+        self.hooks: FetcherHooks = hooks or NoHooks()
         self._on_lease_lost = on_lease_lost
+        self._idle = idle or _always
         self._params: dict[str, Any] = {
             "QueueUrl": queue.url,
             "WaitTimeSeconds": wait_time_seconds,
-            # What the consumer itself needs (retry backoff, FIFO groups) unless told otherwise.
-            "MessageSystemAttributeNames": (
-                list(attributes) if attributes is not None else list(DEFAULT_ATTRIBUTES)
-            ),
+            "MessageSystemAttributeNames": receive_attributes(attributes),
             "MessageAttributeNames": (
                 list(message_attributes) if message_attributes is not None else ["All"]
             ),
@@ -172,6 +195,8 @@ class Fetcher:
         self.deleted = 0
         self.released = 0
         self.receive_errors = 0
+        self.pollers_alive = 0  # poll loops running (not ended by a fatal error or a stop)
+        self.abandoned_polls = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -261,6 +286,13 @@ class Fetcher:
         return len(self._buffer) + self._reserved + self.batch_size <= self._target()
 
     async def _poll_loop(self) -> None:
+        self.pollers_alive += 1
+        try:
+            await self._polls()
+        finally:
+            self.pollers_alive -= 1
+
+    async def _polls(self) -> None:
         failures = 0
         loop = asyncio.get_running_loop()
         while not self._stopping:
@@ -297,6 +329,7 @@ class Fetcher:
         # SQS starts a message's visibility timeout when it picks the message, somewhere
         # during the long poll: date the leases from the request's start, to be safe.
         started = time.monotonic()
+        idle_at_start = self.stop_when_empty and self._idle()
         try:
             async with asyncio.timeout(self._deadline()):
                 messages = await self.queue.receive_raw(params)
@@ -312,15 +345,18 @@ class Fetcher:
         now = started
         self.received += len(messages)
         if messages:
-            _call_hook(self.hooks.on_received, messages)
+            call_hook(self.hooks.on_received, messages)
         if self._stopping or self.leases is None:
             await self.release(messages)
             return None
         if not messages:
             self._saw_empty = True
-            if self.stop_when_empty and not self._buffer and len(self._receives) <= 1:
-                self._exhausted = True
-                self.stop()
+            if self.stop_when_empty:
+                if idle_at_start and self._idle() and not self._buffer and len(self._receives) <= 1:
+                    self._exhausted = True
+                    self.stop()
+                elif not self.wait_time_seconds:
+                    await asyncio.sleep(EMPTY_SHORT_POLL_PAUSE)  # short polls: do not spin
             return None
         self._saw_empty = False
         for message in messages:
@@ -404,7 +440,7 @@ class Fetcher:
         return time.monotonic() - self._buffer[0][1] if self._buffer else 0.0
 
     def _lease_lost(self, lease: Lease) -> None:
-        _call_hook(self.hooks.on_lease_lost, lease.message)
+        call_hook(self.hooks.on_lease_lost, lease.message)
         if self._on_lease_lost is not None:
             self._on_lease_lost(lease)
 
@@ -455,7 +491,7 @@ class Fetcher:
 
     def _deleted(self, message: Message) -> None:
         self.deleted += 1
-        _call_hook(self.hooks.on_deleted, message)
+        call_hook(self.hooks.on_deleted, message)
 
     async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Change a message's visibility, batched; 0 releases it from our hold."""
@@ -490,4 +526,4 @@ class Fetcher:
             return
         released = [entry.message for entry in result.successful]
         self.released += len(released)
-        _call_hook(self.hooks.on_released, released)
+        call_hook(self.hooks.on_released, released)
