@@ -155,7 +155,9 @@ class _Producer:
         )
         token = _sending.set(True)
         # The span is current while the entries are built: entry() injects its context.
-        with trace.use_span(span, end_on_exit=True, record_exception=False):
+        with trace.use_span(
+            span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+        ):
             try:
                 result = await call()
             except BaseException as exc:
@@ -307,7 +309,9 @@ async def consumer_middleware(call: HandlerCall, call_next: Callable[[], Awaitab
         attributes=attributes,
         links=links,
     )
-    with trace.use_span(span, end_on_exit=True, record_exception=False):
+    with trace.use_span(
+        span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+    ):
         try:
             result = await call_next()
         except Retry as exc:

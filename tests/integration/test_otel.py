@@ -179,7 +179,7 @@ async def test_handler_runs_inside_a_consumer_span_of_the_request_trace(
         with tracer.start_as_current_span("work"):
             pass
 
-    await queue.consume(handle, stop_when_empty=True)
+    await queue.consume(handle, stop_when_empty=True, wait_time_seconds=1)
     (producer,) = _producers(spans)
     (consumer,) = _by_kind(spans, SpanKind.CONSUMER)
     (work,) = [s for s in spans.get_finished_spans() if s.name == "work"]
@@ -219,7 +219,12 @@ async def test_outcomes_set_status_and_attributes(
             raise sqs_async.Reject("poison")
 
     await queue.consume(
-        handle, stop_when_empty=True, retry_backoff=1, dead_letter_queue=dead, concurrency=4
+        handle,
+        stop_when_empty=True,
+        wait_time_seconds=1,
+        retry_backoff=1,
+        dead_letter_queue=dead,
+        concurrency=4,
     )
     outcomes: dict[str, list[tuple[str, StatusCode]]] = {}
     for span in _by_kind(spans, SpanKind.CONSUMER):
@@ -269,7 +274,12 @@ async def test_a_batch_span_links_every_producer(
         return messages[:1] if calls == 1 else []
 
     await queue.consume_batches(
-        handle, max_batch=10, max_wait=1.0, stop_when_empty=True, retry_backoff=1
+        handle,
+        max_batch=10,
+        max_wait=1.0,
+        stop_when_empty=True,
+        wait_time_seconds=1,
+        retry_backoff=1,
     )
     batches = _by_kind(spans, SpanKind.CONSUMER)
     linked = {link.context.span_id for span in batches for link in span.links}
@@ -298,7 +308,7 @@ async def test_aws_trace_header_parents_the_consumer_span(
     async def handle(message: Message) -> None:
         pass
 
-    await queue.consume(handle, stop_when_empty=True)
+    await queue.consume(handle, stop_when_empty=True, wait_time_seconds=1)
     (consumer,) = _by_kind(spans, SpanKind.CONSUMER)
     assert consumer.parent is not None
     assert consumer.parent.span_id == 0x53995C3F42CD8AD8
