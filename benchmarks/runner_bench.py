@@ -38,7 +38,7 @@ from benchmarks.admin import Admin
 QUEUE = "runner-bench"
 CONCURRENCY = 50
 HANDLER = "async def handle(message):\n    pass\n"
-READY_MARK = "process consuming"  # the supervisor says it once every process consumes
+READY_MARK = "worker process"  # the supervisor says it once every process consumes
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -164,7 +164,7 @@ async def _consume(trace: bool) -> None:
         consumer = queue.consumer(handle, concurrency=CONCURRENCY)
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGTERM, consumer.stop)
-        print(f"1 {READY_MARK} {QUEUE}", flush=True)
+        print(f"1 {READY_MARK} consuming {QUEUE}", flush=True)
         await consumer.run()
 
 

@@ -296,6 +296,13 @@ class Consumer:
         self._fetcher.stop()
         self._slot_freed.set()
 
+    def stop_now(self) -> None:
+        """:meth:`stop`, and cancel the running handlers now: their messages are released,
+        pending deletes still flushed (``sqs-async worker``'s second signal). Synchronous."""
+        self.stop()
+        for task in list(self._running.values()):
+            task.cancel()
+
     async def run(self) -> ConsumerStatistics:
         """Consume until :meth:`stop`, cancellation, or (``stop_when_empty``) a drained queue.
 

@@ -11,6 +11,9 @@ Ctrl-C reaches it once, through the supervisor):
    seconds, the rest is released, pending deletes are flushed; exit 0;
 2. a second one cancels the running handlers at once (their messages are released); exit 130.
 
+The runner adds nothing per message: no middleware; with ``--metrics-port`` one hook (the
+handler-duration histogram) and a statistics snapshot a second.
+
 If the supervisor disappears, the child stops as on a first signal.
 """
 
@@ -22,11 +25,10 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._connection import SQSConnection
-from .._outcomes import HandlerCall
 from .._queue import Queue
 from ..errors import QueueDoesNotExist, SQSError
 from .logs import configure_logging
@@ -57,7 +59,6 @@ class Child:
         self._parent = os.getppid()
         self._signals = 0
         self._consumer: Any = None
-        self._handlers: set[asyncio.Task[Any]] = set()
 
     async def run(self) -> int:
         """Consume until signalled; return the exit code."""
@@ -90,7 +91,6 @@ class Child:
             "max_receives": options.max_receives,
             "drain_timeout": options.drain_timeout,
             "hooks": hook,
-            "middleware": [self._track],
         }
         if options.batch:
             if options.max_wait is not None:
@@ -118,17 +118,6 @@ class Child:
                 self._send({"event": "stats", **snapshot(consumer.statistics(), hook)})
         return EXIT_FORCED if self._signals > 1 else 0
 
-    async def _track(self, call: HandlerCall, call_next: Callable[[], Awaitable[Any]]) -> Any:
-        """Middleware: know the running handlers' tasks, to cancel them on a second signal."""
-        task = asyncio.current_task()
-        if task is None:  # pragma: no cover - middleware always runs in a task
-            return await call_next()
-        self._handlers.add(task)
-        try:
-            return await call_next()
-        finally:
-            self._handlers.discard(task)
-
     def signal(self, signum: int | None) -> None:
         """A signal arrived (``None``: the supervisor has gone)."""
         self._signals += 1
@@ -142,10 +131,8 @@ class Child:
             )
             self._consumer.stop()
             return
-        log.warning("%s again: cancelling %d running handlers", name, len(self._handlers))
-        self._consumer.stop()
-        for task in list(self._handlers):
-            task.cancel()
+        log.warning("%s again: stopping at once", name)
+        self._consumer.stop_now()
 
     def _send(self, event: dict[str, Any]) -> None:
         if self._fd is None:
