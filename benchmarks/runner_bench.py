@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.runner_bench")
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", help="run only the scenarios whose name contains this")
     parser.add_argument("--consume", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sends", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--trace", action="store_true", help=argparse.SUPPRESS)
@@ -266,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
         ],
         "consume(), tracing on": [*consume, "--trace"],
     }
+    if args.only:
+        scenarios = {k: v for k, v in scenarios.items() if args.only in k or k == "consume()"}
     results: dict[str, list[dict[str, float]]] = {name: [] for name in scenarios}
     try:
         with tempfile.TemporaryDirectory() as tmp:
