@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from . import _bulk
+from ._batch_consumer import BatchConsumer, BatchHandler
 from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entry_error
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
-from ._batch_consumer import BatchConsumer, BatchHandler
 from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
 from ._message import Message, to_wire_attributes
 from ._outcomes import Middleware
