@@ -42,7 +42,14 @@ from .errors import (
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = ["Fetcher", "FetcherHooks", "NoHooks", "call_hook", "receive_attributes"]
+__all__ = [
+    "Fetcher",
+    "FetcherHooks",
+    "NoHooks",
+    "call_hook",
+    "check_lease",
+    "receive_attributes",
+]
 
 log = logging.getLogger("sqs_async")
 
@@ -62,6 +69,24 @@ EMPTY_SHORT_POLL_PAUSE = 0.05  # seconds between empty short polls while waiting
 
 def _always() -> bool:
     return True
+
+
+def check_lease(visibility_timeout: int) -> None:
+    """Refuse a visibility timeout the lease manager cannot keep (before any receive).
+
+    Leases are renewed with a quarter of the timeout to spare, so 1 s works (renewed
+    every 0.25 s); 0 would be no lease at all: every message would be visible to other
+    consumers while its handler runs.
+
+    Raises:
+        ValidationError: It is below 1 or above 43,200 seconds.
+    """
+    if not 1 <= visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
+        raise ValidationError(
+            f"visibility_timeout is {visibility_timeout!r}; a consumer's lease must be 1 to"
+            f" {MAX_VISIBILITY_TIMEOUT} seconds (0 would leave messages visible to other"
+            " consumers while they are handled)"
+        )
 
 
 class FetcherHooks(Protocol):
@@ -130,6 +155,8 @@ class Fetcher:
         on_lease_lost: Called when a held message's lease is lost.
         idle: With ``stop_when_empty``: whether the owner holds nothing (no message being
             handled, none waiting for a retry); the end is an empty receive made while idle.
+        check_timeout: Checks the queue's visibility timeout when it is the one used
+            (before any receive).
     """
 
     def __init__(
@@ -148,6 +175,7 @@ class Fetcher:
         hooks: FetcherHooks | None = None,
         on_lease_lost: Callable[[Lease], None] | None = None,
         idle: Callable[[], bool] | None = None,
+        check_timeout: Callable[[int], None] | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_ENTRIES:
             raise ValidationError(f"batch_size is {batch_size}; it must be between 1 and 10")
@@ -167,6 +195,7 @@ class Fetcher:
         self.hooks: FetcherHooks = hooks or NoHooks()
         self._on_lease_lost = on_lease_lost
         self._idle = idle or _always
+        self._check_timeout = check_timeout
         self._params: dict[str, Any] = {
             "QueueUrl": queue.url,
             "WaitTimeSeconds": wait_time_seconds,
@@ -219,6 +248,8 @@ class Fetcher:
         self._started = True
         if self.visibility_timeout is None:
             self.visibility_timeout = await self.queue.get_timeout()
+            if self._check_timeout is not None:
+                self._check_timeout(self.visibility_timeout)
         self._params["VisibilityTimeout"] = self.visibility_timeout
         self._retarget()
         self._deletes = DeleteBatcher(self.queue)

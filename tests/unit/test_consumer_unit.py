@@ -19,6 +19,7 @@ from sqs_async import (
     RetryPolicy,
     SQSConnection,
     Timeouts,
+    ValidationError,
 )
 from sqs_async._batching import VisibilityBatcher
 from sqs_async._config import MAX_VISIBILITY_TIMEOUT
@@ -627,3 +628,37 @@ def _calls(transport: MockTransport, operation: str) -> list[RecordedCall]:
 
 async def _no_new_tasks(before: set[asyncio.Task[Any]]) -> None:
     await wait_for(lambda: not (set(asyncio.all_tasks()) - before - {asyncio.current_task()}), SOON)
+
+
+# -- the smallest lease (issue 14) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("timeout", [0, -1, MAX_VISIBILITY_TIMEOUT + 1])
+async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(timeout: int) -> None:
+    fake = FakeSQS()
+    transport = fake.transport()
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with _connection(transport) as conn:
+        with pytest.raises(ValidationError, match="1 to 43200 seconds"):
+            await conn.queue(fake.url).consume(handler, visibility_timeout=timeout)
+        with pytest.raises(ValidationError, match="1 to 43200 seconds"):
+            conn.queue(fake.url).consumer(handler, visibility_timeout=timeout)
+    assert transport.calls == []
+
+
+async def test_a_queue_whose_own_timeout_is_zero_is_refused_before_any_receive() -> None:
+    fake = FakeSQS(visibility_timeout=0)
+    fake.add("one")
+    transport = fake.transport()
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with _connection(transport) as conn:
+        with pytest.raises(ValidationError, match="visibility_timeout is 0"):
+            await conn.queue(fake.url).consume(handler)
+    assert [c.operation for c in transport.calls] == ["GetQueueAttributes"]
+    assert fake.visible()  # nothing received
