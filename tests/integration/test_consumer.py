@@ -95,24 +95,24 @@ async def _count_is(queue: Queue, expected: int) -> bool:
 
 
 @known_divergent("local-aws-sqs", LOCAL_LONG_POLL_WAITS_FOR_A_FULL_BATCH)
-@pytest.mark.parametrize("timeout", [2, 1])  # 1: the smallest lease (issue 14)
+@pytest.mark.parametrize("lease", [2, 1])  # 1: the smallest lease (issue 14)
 async def test_a_handler_running_four_visibility_timeouts_keeps_its_message(
-    timeout: int, sqs_endpoint: str, make_queue: QueueMaker
+    lease: int, sqs_endpoint: str, make_queue: QueueMaker
 ) -> None:
-    queue = await make_queue(visibility_timeout=timeout)
+    queue = await make_queue(visibility_timeout=lease)
     sent = await queue.write("long job")
     started = asyncio.Event()
     finished = asyncio.Event()
 
     async def handler(message: Message) -> None:
         started.set()
-        await asyncio.sleep(4 * timeout)  # the work: four visibility timeouts long
+        await asyncio.sleep(4 * lease)  # the work: four visibility timeouts long
         finished.set()
 
     seen_elsewhere: list[Message] = []
     async with connect(sqs_endpoint) as conn, connect(sqs_endpoint) as other:
         consumer = conn.queue(queue.url).consumer(
-            handler, visibility_timeout=timeout, wait_time_seconds=1, concurrency=1
+            handler, visibility_timeout=lease, wait_time_seconds=1, concurrency=1
         )
         task = asyncio.create_task(consumer.run())
         await asyncio.wait_for(started.wait(), DEADLINE)

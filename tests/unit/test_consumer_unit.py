@@ -633,8 +633,8 @@ async def _no_new_tasks(before: set[asyncio.Task[Any]]) -> None:
 # -- the smallest lease (issue 14) ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("timeout", [0, -1, MAX_VISIBILITY_TIMEOUT + 1])
-async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(timeout: int) -> None:
+@pytest.mark.parametrize("lease", [0, -1, MAX_VISIBILITY_TIMEOUT + 1])
+async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(lease: int) -> None:
     fake = FakeSQS()
     transport = fake.transport()
 
@@ -643,9 +643,9 @@ async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(timeout:
 
     async with _connection(transport) as conn:
         with pytest.raises(ValidationError, match="1 to 43200 seconds"):
-            await conn.queue(fake.url).consume(handler, visibility_timeout=timeout)
+            await conn.queue(fake.url).consume(handler, visibility_timeout=lease)
         with pytest.raises(ValidationError, match="1 to 43200 seconds"):
-            conn.queue(fake.url).consumer(handler, visibility_timeout=timeout)
+            conn.queue(fake.url).consumer(handler, visibility_timeout=lease)
     assert transport.calls == []
 
 
