@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._deadletter import DeadLetters
-from ._fetcher import Fetcher, call_hook
+from ._fetcher import Fetcher, call_hook, check_lease
 from ._leases import Lease
 from ._message import Message
 from ._outcomes import (
@@ -230,6 +230,8 @@ class Consumer:
     ) -> None:
         if concurrency < 1:
             raise ValidationError(f"concurrency is {concurrency}; it must be at least 1")
+        if visibility_timeout is not None:
+            check_lease(visibility_timeout)
         self._threaded = not is_async_handler(handler)  # TypeError when not callable
         self.queue = queue
         self._handler = handler
@@ -263,6 +265,7 @@ class Consumer:
             hooks=self.hooks,
             on_lease_lost=self._lease_lost,
             idle=self._idle,
+            check_timeout=check_lease,
         )
         self._dead_letters = DeadLetters(queue, dead_letter_queue)
         self._failures = FailureLog()

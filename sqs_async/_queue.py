@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from . import _bulk, _instrument
+from ._batch_consumer import BatchConsumer, BatchHandler
 from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entry_error
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
 from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
@@ -763,6 +764,96 @@ class Queue:
             retry_backoff=retry_backoff,
             max_retry_backoff=max_retry_backoff,
             max_receives=max_receives,
+            cancel_on_lease_loss=cancel_on_lease_loss,
+            stop_when_empty=stop_when_empty,
+            max_buffer_age=max_buffer_age,
+            attributes=attributes,
+            message_attributes=message_attributes,
+            dead_letter_queue=dead_letter_queue,
+            middleware=middleware,
+            hooks=hooks,
+        )
+        return await consumer.run()
+
+    async def consume_batches(
+        self,
+        handler: BatchHandler,
+        *,
+        max_batch: int = 10,
+        max_wait: float = 1.0,
+        concurrency: int = 1,
+        visibility_timeout: int | None = None,
+        batch_size: int = MAX_RECEIVE_MESSAGES,
+        wait_time_seconds: int = 20,
+        prefetch: int | None = None,
+        pollers: int | None = None,
+        drain_timeout: float = 30.0,
+        retry_backoff: float = 2.0,
+        max_retry_backoff: float = 300.0,
+        cancel_on_lease_loss: bool = True,
+        stop_when_empty: bool = False,
+        max_buffer_age: float = 0.5,
+        attributes: Sequence[str] | None = None,
+        message_attributes: Sequence[str] | None = None,
+        dead_letter_queue: Queue | str | None = None,
+        middleware: Sequence[Middleware] = (),
+        hooks: ConsumerHooks | None = None,
+    ) -> ConsumerStatistics:
+        """Run ``handler`` on lists of messages, until cancelled (or drained).
+
+        ``handler(messages)`` returns ``None`` (all succeeded: they are deleted) or the
+        messages that failed (or their ids), which come back after a backoff while the
+        rest are deleted. Raising fails the whole batch; ``Retry`` and ``Reject`` apply to
+        every message of it. Leases, shutdown and FIFO order are as for :meth:`consume`
+        (a FIFO group is in one running batch at a time, in order).
+
+        Args:
+            handler: ``async def handler(messages)``, or a plain ``def`` (run in a thread).
+            max_batch: The most messages per call.
+            max_wait: Seconds to wait for more once a batch has its first message.
+            concurrency: Batches running at once.
+            visibility_timeout: Lease length (default: the queue's); renewed while the
+                handler runs.
+            batch_size: Messages per receive (1 to 10).
+            wait_time_seconds: Long-poll wait (0 to 20).
+            prefetch: Messages buffered ahead (default ``concurrency x max_batch +
+                batch_size``).
+            pollers: Receives in flight at once.
+            drain_timeout: Seconds running batches get to finish at shutdown.
+            retry_backoff: First backoff after a failure; doubles with each receive.
+            max_retry_backoff: The longest backoff.
+            cancel_on_lease_loss: Cancel a batch one of whose leases was lost (its other
+                messages are released).
+            stop_when_empty: Return once the queue is drained.
+            max_buffer_age: Share of the visibility timeout a message may wait buffered.
+            attributes: System attributes to receive (default all).
+            message_attributes: Message attributes to receive (default all).
+            dead_letter_queue: Where ``Reject`` sends messages (default: the target of
+                the queue's ``RedrivePolicy``).
+            middleware: ``async def mw(call, call_next)`` wrappers (``call.batch`` is True).
+            hooks: :class:`~sqs_async.ConsumerHooks` (called per message).
+
+        Returns:
+            The final statistics (when stopped with ``stop_when_empty``).
+
+        Raises:
+            TypeError: ``handler`` is not callable (before any I/O).
+            ValidationError: An argument is out of range (before any I/O).
+        """
+        consumer = BatchConsumer(
+            self,
+            handler,
+            max_batch=max_batch,
+            max_wait=max_wait,
+            concurrency=concurrency,
+            visibility_timeout=visibility_timeout,
+            batch_size=batch_size,
+            wait_time_seconds=wait_time_seconds,
+            prefetch=prefetch,
+            pollers=pollers,
+            drain_timeout=drain_timeout,
+            retry_backoff=retry_backoff,
+            max_retry_backoff=max_retry_backoff,
             cancel_on_lease_loss=cancel_on_lease_loss,
             stop_when_empty=stop_when_empty,
             max_buffer_age=max_buffer_age,

@@ -42,6 +42,8 @@ def options_from_args(args: argparse.Namespace) -> WorkerOptions:
         raise StartupError(f"--processes is {count}; it must be at least 1 (or auto)")
     if args.concurrency < 1:
         raise StartupError(f"--concurrency is {args.concurrency}; it must be at least 1")
+    if args.batch and args.max_receives is not None:
+        raise StartupError("--max-receives does not apply to --batch handlers")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         raise StartupError(f"--metrics-port is {args.metrics_port}; use 0 to 65535")
     if args.metrics_port is not None and importlib.util.find_spec("prometheus_client") is None:

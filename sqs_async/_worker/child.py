@@ -28,7 +28,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._batch_consumer import BatchConsumer
 from .._connection import SQSConnection
+from .._consumer import Consumer
 from .._queue import Queue
 from ..errors import QueueDoesNotExist, SQSError
 from .logs import configure_logging
@@ -58,7 +60,7 @@ class Child:
         self._fd = report_fd
         self._parent = os.getppid()
         self._signals = 0
-        self._consumer: Any = None
+        self._consumer: Consumer | None = None
 
     async def run(self) -> int:
         """Consume until signalled; return the exit code."""
@@ -92,10 +94,11 @@ class Child:
             "drain_timeout": options.drain_timeout,
             "hooks": hook,
         }
+        consumer: Consumer
         if options.batch:
             if options.max_wait is not None:
                 common["max_wait"] = options.max_wait
-            consumer = queue.batch_consumer(handler, max_batch=options.max_batch, **common)
+            consumer = BatchConsumer(queue, handler, max_batch=options.max_batch, **common)
         else:
             consumer = queue.consumer(handler, **common)
         self._consumer = consumer
@@ -146,7 +149,7 @@ class Child:
             if not self._signals:
                 self.signal(None)
 
-    async def _report(self, consumer: Any, hook: DurationHook) -> None:
+    async def _report(self, consumer: Consumer, hook: DurationHook) -> None:
         while True:
             self._send({"event": "stats", **snapshot(consumer.statistics(), hook)})
             await asyncio.sleep(REPORT_INTERVAL)

@@ -168,3 +168,79 @@ async def test_a_failing_handler_logs_a_warning_with_its_traceback(
     assert record.queue == queue.name  # type: ignore[attr-defined]
     # stop_when_empty waited for the retry after the backoff
     assert (stats.failed, stats.handled) == (1, 1)
+
+
+# -- batch handlers ------------------------------------------------------------------------
+
+
+async def test_consume_batches_with_a_partial_failure(make_queue: QueueMaker) -> None:
+    queue = await make_queue(visibility_timeout=30)
+    await queue.write_batch([f"m{i:02d}" for i in range(10)])
+    await queue.write_batch([f"m{i:02d}" for i in range(10, 20)])
+    calls: list[list[str]] = []
+
+    async def handler(messages: list[Message]) -> list[Message]:
+        calls.append([m.get_body() for m in messages])
+        first = [m for m in messages if m.attributes["ApproximateReceiveCount"] == "1"]
+        return [m for m in first if m.get_body() in ("m04", "m15")]
+
+    stats = await queue.consume_batches(
+        handler,
+        max_batch=8,
+        max_wait=0.2,
+        wait_time_seconds=1,
+        retry_backoff=1,
+        stop_when_empty=True,
+    )
+    handled = sorted(b for call in calls for b in call)
+    assert all(len(call) <= 8 for call in calls)
+    assert handled == sorted([f"m{i:02d}" for i in range(20)] + ["m04", "m15"])
+    assert (stats.handled, stats.failed, stats.deleted) == (20, 2, 20)
+    assert await queue.count(include_in_flight=True) == 0
+
+
+async def test_consume_batches_on_fifo_keeps_each_group_in_order(make_queue: QueueMaker) -> None:
+    queue = await make_queue(fifo=True, attributes={"ContentBasedDeduplication": True})
+    for group in ("a", "b"):
+        await queue.write_batch([f"{group}{i}" for i in range(6)], group_id=group)
+    seen: dict[str, list[int]] = {"a": [], "b": []}
+
+    async def handler(messages: list[Message]) -> None:
+        for message in messages:
+            body = message.get_body()
+            seen[body[0]].append(int(body[1:]))
+
+    # pollers=1: moto splits FIFO groups across concurrent receives (issue 12, PEERS.md)
+    stats = await queue.consume_batches(
+        handler,
+        max_batch=4,
+        concurrency=2,
+        max_wait=0.2,
+        wait_time_seconds=1,
+        pollers=1,
+        stop_when_empty=True,
+    )
+    assert seen == {"a": list(range(6)), "b": list(range(6))}
+    assert stats.handled == 12
+
+
+# -- stop_when_empty -----------------------------------------------------------------------
+
+
+async def test_stop_when_empty_waits_for_a_fifo_group_held_behind_a_slow_handler(
+    make_queue: QueueMaker,
+) -> None:
+    queue = await make_queue(fifo=True, attributes={"ContentBasedDeduplication": True})
+    await queue.write_batch([f"o{i}" for i in range(5)], group_id="one")
+    order: list[str] = []
+
+    async def handler(message: Message) -> None:
+        await asyncio.sleep(0.4)  # the work (five in a row: two seconds)
+        order.append(message.get_body())
+
+    stats = await queue.consume(
+        handler, concurrency=4, wait_time_seconds=1, stop_when_empty=True, pollers=1
+    )
+    assert order == [f"o{i}" for i in range(5)]
+    assert (stats.handled, stats.released) == (5, 0)
+    assert await queue.count(include_in_flight=True) == 0

@@ -375,3 +375,40 @@ async def test_a_taken_metrics_port_is_one_line_and_exit_1(
     lines = worker.stderr().strip().splitlines()
     assert len(lines) == 1, lines
     assert f"cannot serve metrics on 127.0.0.1:{port}" in lines[0]
+
+
+async def test_batch_handlers(
+    workers: Callable[..., Worker], new_queue: QueueFactory, tmp_path: Path
+) -> None:
+    _handler_module(
+        tmp_path,
+        "batches",
+        """
+        def handle(messages):  # a plain def: runs in a worker thread
+            with (HERE / "sizes.txt").open("a") as out:
+                out.write(f"{len(messages)}\\n")
+            failed = [m for m in messages if m.get_body() == "odd"
+                      and m.attributes.get("ApproximateReceiveCount") == "1"]
+            for message in messages:
+                if message not in failed:
+                    record(message)
+            return failed
+        """,
+    )
+    queue = await new_queue(visibility_timeout=30)
+    sent = [f"b{i}" for i in range(14)] + ["odd"]
+    assert not (await queue.write_batch(sent)).failed
+    worker = workers(
+        "batches:handle", "--queue", queue.name, "--batch", "--max-batch", "5", "--max-wait", "0.2"
+    )
+
+    def all_finished() -> bool:
+        return sorted(b for bodies in _records(tmp_path).values() for b in bodies) == sorted(sent)
+
+    _wait(all_finished, "every message handled in batches ('odd' after its backoff)")
+    sizes = [int(n) for n in (tmp_path / "sizes.txt").read_text().split()]
+    assert max(sizes) <= 5
+    assert sum(sizes) == len(sent) + 1  # 'odd' was handled twice
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0, worker.stderr()
+    assert await queue.count(include_in_flight=True) == 0

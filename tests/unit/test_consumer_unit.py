@@ -19,9 +19,11 @@ from sqs_async import (
     RetryPolicy,
     SQSConnection,
     Timeouts,
+    ValidationError,
 )
 from sqs_async._batching import VisibilityBatcher
 from sqs_async._config import MAX_VISIBILITY_TIMEOUT
+from sqs_async._fetcher import PARKED_VISIBILITY
 from sqs_async._leases import Lease, LeaseManager
 from sqs_async._transport.base import Response
 from sqs_async._transport.mock import MockTransport, RecordedCall, error_response
@@ -547,3 +549,116 @@ async def test_sequential_deletes_in_the_loop_are_sent_one_per_call() -> None:
     deletes = [c for c in transport.calls if c.operation == "DeleteMessageBatch"]
     assert [len(c.params["Entries"]) for c in deletes] == [1] * 5
     assert fake.messages == {}
+
+
+# -- prompt stop: parked polls are abandoned -----------------------------------------------
+
+
+async def test_stop_abandons_a_parked_poll_which_asked_for_a_short_visibility() -> None:
+    fake = FakeSQS(visibility_timeout=60)  # empty: every long poll parks for its 20 s
+
+    async def handler(message: Message) -> None:
+        pass
+
+    transport = fake.transport()
+    before = set(asyncio.all_tasks())
+    async with _connection(transport) as conn:
+        consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=20, pollers=2)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: len(_calls(transport, "ReceiveMessage")) == 2, SOON)
+        consumer.stop()
+        async with asyncio.timeout(SOON):  # the polls' 20 s are not waited out
+            stats = await task
+    assert (stats.abandoned_polls, stats.pollers_alive) == (2, 0)
+    receives = _calls(transport, "ReceiveMessage")
+    assert [c.params["VisibilityTimeout"] for c in receives] == [PARKED_VISIBILITY] * 2
+    await _no_new_tasks(before)
+
+
+async def test_a_full_receive_asks_for_the_real_timeout_and_a_short_one_is_extended() -> None:
+    fake = FakeSQS(visibility_timeout=60)
+    fake.add(*(f"b{i}" for i in range(15)))  # one full receive, then a short one
+    seen: list[str] = []
+
+    async def handler(message: Message) -> None:
+        seen.append(message.get_body())
+
+    transport = fake.transport()
+    async with _connection(transport) as conn:
+        consumer = conn.queue(fake.url).consumer(
+            handler, wait_time_seconds=1, pollers=1, concurrency=1, prefetch=10
+        )
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: len(seen) == 15, SOON)
+        consumer.stop()
+        await task
+    receives = _calls(transport, "ReceiveMessage")
+    # first: may park (nothing known); then 10 came back: the next need not park; then 5
+    assert [c.params["VisibilityTimeout"] for c in receives[:3]] == [PARKED_VISIBILITY, 60, 5]
+    # What the short receives brought was extended to the real timeout, none of the rest.
+    extended = {
+        fake.body_of(entry["ReceiptHandle"])
+        for call in _calls(transport, "ChangeMessageVisibilityBatch")
+        for entry in call.params["Entries"]
+        if entry["VisibilityTimeout"] == 60
+    }
+    assert extended <= {f"b{i}" for i in range(10)}
+
+
+async def test_the_stream_hands_over_a_parked_receive_only_once_extended() -> None:
+    fake = FakeSQS(visibility_timeout=60)
+    fake.add("one")
+    transport = fake.transport()
+    async with (
+        _connection(transport) as conn,
+        conn.queue(fake.url).messages(wait_time_seconds=1, pollers=1) as stream,
+    ):
+        async for message in stream:
+            first = _calls(transport, "ReceiveMessage")[0]
+            assert first.params["VisibilityTimeout"] == PARKED_VISIBILITY
+            # extended before it was handed over: at least half the real timeout is left
+            assert (fake.messages[message.id or ""].visible_at - time.monotonic()) > 30
+            await message.delete()
+            break
+
+
+def _calls(transport: MockTransport, operation: str) -> list[RecordedCall]:
+    return [c for c in transport.calls if c.operation == operation]
+
+
+async def _no_new_tasks(before: set[asyncio.Task[Any]]) -> None:
+    await wait_for(lambda: not (set(asyncio.all_tasks()) - before - {asyncio.current_task()}), SOON)
+
+
+# -- the smallest lease (issue 14) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("lease", [0, -1, MAX_VISIBILITY_TIMEOUT + 1])
+async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(lease: int) -> None:
+    fake = FakeSQS()
+    transport = fake.transport()
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with _connection(transport) as conn:
+        with pytest.raises(ValidationError, match="1 to 43200 seconds"):
+            await conn.queue(fake.url).consume(handler, visibility_timeout=lease)
+        with pytest.raises(ValidationError, match="1 to 43200 seconds"):
+            conn.queue(fake.url).consumer(handler, visibility_timeout=lease)
+    assert transport.calls == []
+
+
+async def test_a_queue_whose_own_timeout_is_zero_is_refused_before_any_receive() -> None:
+    fake = FakeSQS(visibility_timeout=0)
+    fake.add("one")
+    transport = fake.transport()
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with _connection(transport) as conn:
+        with pytest.raises(ValidationError, match="visibility_timeout is 0"):
+            await conn.queue(fake.url).consume(handler)
+    assert [c.operation for c in transport.calls] == ["GetQueueAttributes"]
+    assert fake.visible()  # nothing received

@@ -44,6 +44,7 @@ def test_cli_arguments_become_options() -> None:
         (["m:f", "--queue", "q", "--processes", "many"], "use a number or auto"),
         (["m:f", "--queue", "q", "--concurrency", "0"], "--concurrency is 0"),
         (["m:f", "--queue", "q", "--metrics-port", "70000"], "--metrics-port is 70000"),
+        (["m:f", "--queue", "q", "--batch", "--max-receives", "3"], "does not apply to --batch"),
     ],
 )
 def test_bad_options_are_startup_errors(argv: list[str], message: str) -> None:
