@@ -334,19 +334,23 @@ async def test_a_missing_queue_is_one_line_and_exit_1(
     assert lines == ["sqs-async worker: error: queue 'no-such-queue-here' does not exist"]
 
 
-async def test_json_logs(
+async def test_json_logs_and_uvloop_in_the_children(
     workers: Callable[..., Worker], new_queue: QueueFactory, tmp_path: Path
 ) -> None:
     (tmp_path / "quiet.py").write_text("async def handle(message):\n    pass\n")
     queue = await new_queue()
-    worker = workers("quiet:handle", "--queue", queue.name, "--log-format", "json")
-    _wait(lambda: "consuming" in worker.stderr(), "the worker to start consuming")
+    worker = workers(
+        "quiet:handle", "--queue", queue.name, "--log-format", "json", "--log-level", "debug"
+    )
+    _wait(lambda: "worker process consuming" in worker.stderr(), "the worker to start consuming")
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
     records = [json.loads(line) for line in worker.stderr().splitlines()]
-    assert {r["level"] for r in records} <= {"INFO", "WARNING"}
-    assert any(r["message"] == f"1 worker process consuming {queue.name}" for r in records)
     assert all({"time", "level", "logger", "message", "pid"} <= set(r) for r in records)
+    messages = {(r["logger"], r["message"]) for r in records}
+    assert ("sqs_async.worker", f"1 worker process consuming {queue.name}") in messages
+    assert ("sqs_async.worker", "event loop: uvloop") in messages  # the speedups extra is here
+    assert ("sqs_async.worker", "stopped") in messages
 
 
 async def test_missing_credentials_are_one_line_and_exit_1(
