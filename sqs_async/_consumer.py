@@ -461,8 +461,9 @@ class Consumer:
             await self._fetcher.delete(message)
         except SQSError as exc:
             log.warning(
-                "could not delete message %s: %s",
+                "could not delete message %s from %s: %s",
                 message.id,
+                self.queue.name,
                 exc,
                 extra={"message_id": message.id, "queue": self.queue.name},
             )

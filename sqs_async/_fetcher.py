@@ -585,7 +585,13 @@ class Fetcher:
         if isinstance(result, asyncio.CancelledError):
             return
         if isinstance(result, BaseException):
-            log.warning("could not delete message %s: %s", message.id, result)
+            log.warning(
+                "could not delete message %s from %s: %s",
+                message.id,
+                self.queue.name,
+                result,
+                extra={"message_id": message.id, "queue": self.queue.name},
+            )
         else:
             self._deleted(message)
 

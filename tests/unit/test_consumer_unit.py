@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -336,7 +337,10 @@ async def test_a_heartbeat_in_flight_at_shutdown_does_not_hide_released_messages
     assert len(fake.visible()) == 9  # the nine released at shutdown stay visible
 
 
-async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone() -> None:
+async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sqs_async")
     fake = FakeSQS()
     fake.add("doomed")
     outcome: list[str] = []
@@ -369,6 +373,9 @@ async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone() 
     assert ("lease_lost", "doomed") in hooks.events
     assert fake.deleted == []
     assert message.visible_at == hidden_until  # neither deleted nor released
+    (record,) = [r for r in caplog.records if "lease lost" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert (record.message_id, record.queue) == (message.id, "fake")  # type: ignore[attr-defined]
 
 
 async def test_fifo_keeps_group_order_across_a_failure() -> None:
@@ -662,3 +669,50 @@ async def test_a_queue_whose_own_timeout_is_zero_is_refused_before_any_receive()
             await conn.queue(fake.url).consume(handler)
     assert [c.operation for c in transport.calls] == ["GetQueueAttributes"]
     assert fake.visible()  # nothing received
+
+
+async def test_a_failed_delete_is_logged_at_warning_with_the_message_and_queue(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sqs_async")
+    fake = FakeSQS()
+    (sent,) = fake.add("one")
+    fake.fail["DeleteMessageBatch"].append(error_response(403, "AccessDenied"))
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with _queue_of(fake) as queue:
+        consumer = queue.consumer(handler, wait_time_seconds=0)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: any("delete" in r.getMessage() for r in caplog.records), SOON)
+        consumer.stop()
+        await task
+    (record,) = [r for r in caplog.records if "could not delete" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert (record.message_id, record.queue) == (sent, "fake")  # type: ignore[attr-defined]
+    assert list(fake.messages) == [sent]  # not deleted: it comes back (at least once)
+
+
+async def test_a_busy_queue_costs_no_visibility_call_for_the_prompt_stop() -> None:
+    fake = FakeSQS(visibility_timeout=30)
+    fake.add(*(f"b{i}" for i in range(500)))
+
+    async def handler(message: Message) -> None:
+        pass
+
+    transport = fake.transport()
+    async with _connection(transport) as conn:
+        consumer = conn.queue(fake.url).consumer(handler, concurrency=64, wait_time_seconds=20)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: len(fake.deleted) == 500, 30.0)
+        consumer.stop()
+        stats = await task
+    receives = _calls(transport, "ReceiveMessage")
+    short = [c for c in receives if c.params["VisibilityTimeout"] == PARKED_VISIBILITY]
+    # Only a receive that may have parked asks for the short visibility: the first of each
+    # poller and those after a short answer (the queue running dry); once the queue is
+    # busy, receives come back full and the next ones ask for the real 30 s.
+    assert len(short) <= stats.pollers * 2
+    assert len(receives) >= 50
+    assert len(_calls(transport, "ChangeMessageVisibilityBatch")) <= len(short)
