@@ -10,16 +10,13 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from faults import FakeSQS, cyclic_gc_paused, wait_for
+from faults import FakeSQS, cyclic_gc_paused, fake_connection, visibility_changes, wait_for
 
 from sqs_async import (
     ConsumerHooks,
     Message,
     Queue,
     QueueDoesNotExist,
-    RetryPolicy,
-    SQSConnection,
-    Timeouts,
     ValidationError,
 )
 from sqs_async._batching import VisibilityBatcher
@@ -33,21 +30,9 @@ QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
 SOON = 3.0
 
 
-def _connection(transport: MockTransport) -> SQSConnection:
-    return SQSConnection(
-        "testing",
-        "testing",
-        region="us-east-1",
-        endpoint_url="http://sqs.invalid",
-        transport=transport,
-        retry=RetryPolicy(max_attempts=1),
-        timeouts=Timeouts(read=0.5),
-    )
-
-
 @contextlib.asynccontextmanager
 async def _queue_of(fake: FakeSQS) -> AsyncIterator[Queue]:
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         yield conn.queue(fake.url)
 
 
@@ -95,7 +80,7 @@ async def _leases(
     server: VisibilityServer, clock: Clock, visibility_timeout: int
 ) -> AsyncIterator[tuple[LeaseManager, list[Lease]]]:
     lost: list[Lease] = []
-    async with _connection(MockTransport(server)) as conn:
+    async with fake_connection(MockTransport(server)) as conn:
         batcher = VisibilityBatcher(conn.queue(QUEUE_URL))
         manager = LeaseManager(batcher, visibility_timeout, lost.append, clock=clock)
         task = asyncio.create_task(manager.run())
@@ -223,17 +208,6 @@ async def test_throttled_renewals_are_transient_and_retried(how: str) -> None:
 # -- the consumer over the fake ------------------------------------------------------------
 
 
-def _visibility_changes(fake: FakeSQS, transport: MockTransport) -> dict[str, list[int]]:
-    """Body -> the visibility timeouts set on it (these tests end long before a heartbeat)."""
-    changes: dict[str, list[int]] = {}
-    for call in transport.calls:
-        if call.operation == "ChangeMessageVisibilityBatch":
-            for entry in call.params["Entries"]:
-                body = fake.body_of(entry["ReceiptHandle"])
-                changes.setdefault(body, []).append(entry["VisibilityTimeout"])
-    return changes
-
-
 class Recorder(ConsumerHooks):
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
@@ -266,13 +240,13 @@ async def test_success_deletes_only_after_the_handler_and_failure_backs_off() ->
 
     hooks = Recorder()
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume(
             handler, wait_time_seconds=0, stop_when_empty=True, retry_backoff=1, hooks=hooks
         )
     assert early == []
     assert fake.messages == {}  # stop_when_empty waited out the backoff of the two failures
-    assert _visibility_changes(fake, transport) == {"b3": [1], "b7": [1]}  # backoff after 1 receive
+    assert visibility_changes(fake, transport) == {"b3": [1], "b7": [1]}  # backoff after 1 receive
     assert (stats.received, stats.handled, stats.failed, stats.deleted) == (12, 10, 2, 10)
     assert sorted(b for kind, b in hooks.events if kind == "failed") == ["b3", "b7"]
     assert len([e for e in hooks.events if e[0] == "deleted"]) == 10
@@ -314,7 +288,7 @@ async def test_a_heartbeat_in_flight_at_shutdown_does_not_hide_released_messages
         await gate.wait()
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(
             handler, concurrency=1, prefetch=10, wait_time_seconds=0, visibility_timeout=2
         )
@@ -421,13 +395,13 @@ async def test_a_message_received_too_often_is_left_to_the_redrive_policy() -> N
         handled.append(message.get_body())
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume(
             handler, wait_time_seconds=0, stop_when_empty=True, max_receives=3, retry_backoff=1
         )
     assert handled == ["fine"]
     assert list(fake.messages) == [poison]  # not deleted
-    assert _visibility_changes(fake, transport) == {"poison": [32]}  # 1 s x 2^(6 - 1): backed off
+    assert visibility_changes(fake, transport) == {"poison": [32]}  # 1 s x 2^(6 - 1): backed off
     assert stats.handled == 1
 
 
@@ -512,7 +486,7 @@ async def test_the_stream_batches_concurrent_deletes_and_releases_on_exit() -> N
     fake.add(*(f"b{i}" for i in range(20)))
     transport = fake.transport()
     taken: list[Message] = []
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         async with conn.queue(fake.url).messages(wait_time_seconds=0, prefetch=20) as stream:
             async for message in stream:
                 taken.append(message)
@@ -548,7 +522,7 @@ async def test_sequential_deletes_in_the_loop_are_sent_one_per_call() -> None:
     fake.add(*(f"b{i}" for i in range(5)))
     transport = fake.transport()
     async with (
-        _connection(transport) as conn,
+        fake_connection(transport) as conn,
         conn.queue(fake.url).messages(wait_time_seconds=0, stop_when_empty=True) as stream,
     ):
         async for message in stream:
@@ -569,7 +543,7 @@ async def test_stop_abandons_a_parked_poll_which_asked_for_a_short_visibility() 
 
     transport = fake.transport()
     before = set(asyncio.all_tasks())
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=20, pollers=2)
         task = asyncio.create_task(consumer.run())
         await wait_for(lambda: len(_calls(transport, "ReceiveMessage")) == 2, SOON)
@@ -591,7 +565,7 @@ async def test_a_full_receive_asks_for_the_real_timeout_and_a_short_one_is_exten
         seen.append(message.get_body())
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(
             handler, wait_time_seconds=1, pollers=1, concurrency=1, prefetch=10
         )
@@ -617,7 +591,7 @@ async def test_the_stream_hands_over_a_parked_receive_only_once_extended() -> No
     fake.add("one")
     transport = fake.transport()
     async with (
-        _connection(transport) as conn,
+        fake_connection(transport) as conn,
         conn.queue(fake.url).messages(wait_time_seconds=1, pollers=1) as stream,
     ):
         async for message in stream:
@@ -648,7 +622,7 @@ async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(lease: i
     async def handler(message: Message) -> None:
         pass
 
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         with pytest.raises(ValidationError, match="1 to 43200 seconds"):
             await conn.queue(fake.url).consume(handler, visibility_timeout=lease)
         with pytest.raises(ValidationError, match="1 to 43200 seconds"):
@@ -664,7 +638,7 @@ async def test_a_queue_whose_own_timeout_is_zero_is_refused_before_any_receive()
     async def handler(message: Message) -> None:
         pass
 
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         with pytest.raises(ValidationError, match="visibility_timeout is 0"):
             await conn.queue(fake.url).consume(handler)
     assert [c.operation for c in transport.calls] == ["GetQueueAttributes"]
@@ -702,7 +676,7 @@ async def test_a_busy_queue_costs_no_visibility_call_for_the_prompt_stop() -> No
         pass
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(handler, concurrency=64, wait_time_seconds=20)
         task = asyncio.create_task(consumer.run())
         await wait_for(lambda: len(fake.deleted) == 500, 30.0)
