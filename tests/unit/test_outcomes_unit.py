@@ -295,3 +295,44 @@ async def test_statistics_count_pollers_configured_and_alive() -> None:
         consumer.stop()
         stats = await task
     assert (stats.pollers, stats.pollers_alive, stats.abandoned_polls) == (3, 0, 0)
+
+
+# -- what a receive asks for (issue 14) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attributes", "asked"),
+    [
+        (None, ["All"]),
+        (["All"], ["All"]),
+        (
+            ["SentTimestamp"],
+            ["SentTimestamp", "ApproximateReceiveCount", "MessageGroupId", "SequenceNumber"],
+        ),
+        ([], ["ApproximateReceiveCount", "MessageGroupId", "SequenceNumber"]),
+    ],
+)
+async def test_receives_ask_for_all_attributes_or_add_what_the_consumer_needs(
+    attributes: list[str] | None, asked: list[str]
+) -> None:
+    fake = FakeSQS()
+    fake.add("one")
+
+    async def handler(message: Message) -> None:
+        pass
+
+    transport = fake.transport()
+    async with fake_connection(transport) as conn:
+        queue = conn.queue(fake.url)
+        await queue.consume(
+            handler, wait_time_seconds=0, stop_when_empty=True, attributes=attributes
+        )
+        async with queue.messages(
+            wait_time_seconds=0, stop_when_empty=True, attributes=attributes
+        ) as stream:
+            assert [m async for m in stream] == []
+    receives = [c for c in transport.calls if c.operation == "ReceiveMessage"]
+    assert len(receives) >= 2
+    for call in receives:
+        assert call.params["MessageSystemAttributeNames"] == asked
+        assert call.params["MessageAttributeNames"] == ["All"]
