@@ -6,7 +6,9 @@ come back after a backoff; nothing received is ever dropped on the floor.
 
 Shutdown (``stop()``, cancellation, or ``stop_when_empty`` reached), in order:
 
-1. stop polling; long polls in flight land and what they bring is released at once;
+1. stop polling; long polls that may be parked are abandoned (they asked for a short
+   visibility: what the service still hands them comes back within seconds); the others
+   land within a second and what they bring is released at once;
 2. release buffered messages no handler started (and, on FIFO queues, messages waiting
    behind their group) with visibility 0;
 3. let running handlers finish, up to ``drain_timeout`` seconds;
@@ -466,8 +468,9 @@ class Consumer:
             await self._fetcher.delete(message)
         except SQSError as exc:
             log.warning(
-                "could not delete message %s: %s",
+                "could not delete message %s from %s: %s",
                 message.id,
+                self.queue.name,
                 exc,
                 extra={"message_id": message.id, "queue": self.queue.name},
             )

@@ -7,9 +7,12 @@ Layer: above leases and batchers, below the consumer. What it guarantees:
   ``max_buffer_age`` x visibility timeout seconds (its measured rate x that time, Little's
   law), so a buffered message does not sit until its lease is in danger; buffered messages
   are also renewed by the lease manager.
-* **Long polls never lost.** A receive runs as a task of its own. Stopping never cancels
-  it: it lands, and what it returns is released at once (visibility 0). After the consumer
-  has closed, such a receive is handed to the connection, whose ``close()`` waits for it.
+* **Prompt stop, nothing held hostage.** A receive runs as a task of its own. One that may
+  park (the last came back short) asks for ``PARKED_VISIBILITY`` seconds and is abandoned
+  at once on stop; what it brings otherwise is extended to the real timeout by the lease
+  manager straight away. The others land within ``ABANDON_GRACE`` seconds and what they
+  return is released at once (visibility 0), or are abandoned too. Nothing is left for
+  the connection to wait for.
 * **Self-healing pollers.** A failing receive is retried with capped, jittered backoff;
   a receive stuck past its hard deadline is abandoned and retried. Only errors that cannot
   heal (the queue is gone, the credentials are refused) end the fetcher, and they are
@@ -582,7 +585,13 @@ class Fetcher:
         if isinstance(result, asyncio.CancelledError):
             return
         if isinstance(result, BaseException):
-            log.warning("could not delete message %s: %s", message.id, result)
+            log.warning(
+                "could not delete message %s from %s: %s",
+                message.id,
+                self.queue.name,
+                result,
+                extra={"message_id": message.id, "queue": self.queue.name},
+            )
         else:
             self._deleted(message)
 

@@ -201,5 +201,13 @@ class LeaseManager:
         self._leases.pop(lease.message.receipt_handle or "", None)
         lease.lost = True
         self.lost += 1
-        log.warning("lease lost on message %s: %s", lease.message.id, why)
+        message = lease.message
+        queue = message.queue.name if message.queue is not None else None
+        log.warning(
+            "lease lost on message %s from %s: %s",
+            message.id,
+            queue,
+            why,
+            extra={"message_id": message.id, "queue": queue},
+        )
         self._on_lost(lease)

@@ -664,28 +664,7 @@ class Queue:
         Start it with ``await consumer.run()``; stop it with ``consumer.stop()``. The
         arguments are :class:`~sqs_async.Consumer`'s (the same as :meth:`consume`).
         """
-        return Consumer(
-            self,
-            handler,
-            concurrency=concurrency,
-            visibility_timeout=visibility_timeout,
-            batch_size=batch_size,
-            wait_time_seconds=wait_time_seconds,
-            prefetch=prefetch,
-            pollers=pollers,
-            drain_timeout=drain_timeout,
-            retry_backoff=retry_backoff,
-            max_retry_backoff=max_retry_backoff,
-            max_receives=max_receives,
-            cancel_on_lease_loss=cancel_on_lease_loss,
-            stop_when_empty=stop_when_empty,
-            max_buffer_age=max_buffer_age,
-            attributes=attributes,
-            message_attributes=message_attributes,
-            dead_letter_queue=dead_letter_queue,
-            middleware=middleware,
-            hooks=hooks,
-        )
+        return Consumer(self, handler, **_options(locals()))
 
     async def consume(
         self,
@@ -752,28 +731,7 @@ class Queue:
             TypeError: ``handler`` is not callable (before any I/O).
             ValidationError: An argument is out of range (before any I/O).
         """
-        consumer = self.consumer(
-            handler,
-            concurrency=concurrency,
-            visibility_timeout=visibility_timeout,
-            batch_size=batch_size,
-            wait_time_seconds=wait_time_seconds,
-            prefetch=prefetch,
-            pollers=pollers,
-            drain_timeout=drain_timeout,
-            retry_backoff=retry_backoff,
-            max_retry_backoff=max_retry_backoff,
-            max_receives=max_receives,
-            cancel_on_lease_loss=cancel_on_lease_loss,
-            stop_when_empty=stop_when_empty,
-            max_buffer_age=max_buffer_age,
-            attributes=attributes,
-            message_attributes=message_attributes,
-            dead_letter_queue=dead_letter_queue,
-            middleware=middleware,
-            hooks=hooks,
-        )
-        return await consumer.run()
+        return await Consumer(self, handler, **_options(locals())).run()
 
     async def consume_batches(
         self,
@@ -840,30 +798,7 @@ class Queue:
             TypeError: ``handler`` is not callable (before any I/O).
             ValidationError: An argument is out of range (before any I/O).
         """
-        consumer = BatchConsumer(
-            self,
-            handler,
-            max_batch=max_batch,
-            max_wait=max_wait,
-            concurrency=concurrency,
-            visibility_timeout=visibility_timeout,
-            batch_size=batch_size,
-            wait_time_seconds=wait_time_seconds,
-            prefetch=prefetch,
-            pollers=pollers,
-            drain_timeout=drain_timeout,
-            retry_backoff=retry_backoff,
-            max_retry_backoff=max_retry_backoff,
-            cancel_on_lease_loss=cancel_on_lease_loss,
-            stop_when_empty=stop_when_empty,
-            max_buffer_age=max_buffer_age,
-            attributes=attributes,
-            message_attributes=message_attributes,
-            dead_letter_queue=dead_letter_queue,
-            middleware=middleware,
-            hooks=hooks,
-        )
-        return await consumer.run()
+        return await BatchConsumer(self, handler, **_options(locals())).run()
 
     def batch_writer(
         self,
@@ -887,6 +822,11 @@ class Queue:
         return BatchWriter(
             self, linger=linger, max_retries=max_retries, max_concurrent=max_concurrent
         )
+
+
+def _options(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A consuming method's keyword arguments (its ``locals()`` on entry), to pass on."""
+    return {k: v for k, v in arguments.items() if k not in ("self", "handler")}
 
 
 def _sender_fault(exc: SQSError) -> bool:

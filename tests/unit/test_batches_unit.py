@@ -7,34 +7,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from faults import FakeSQS, wait_for
+from faults import FakeSQS, fake_connection, visibility_changes, wait_for
 
-from sqs_async import HandlerCall, Message, Retry, RetryPolicy, SQSConnection, Timeouts
-from sqs_async._transport.mock import MockTransport
+from sqs_async import HandlerCall, Message, Retry
 
 SOON = 5.0
-
-
-def _connection(transport: MockTransport) -> SQSConnection:
-    return SQSConnection(
-        "testing",
-        "testing",
-        region="us-east-1",
-        endpoint_url="http://sqs.invalid",
-        transport=transport,
-        retry=RetryPolicy(max_attempts=1),
-        timeouts=Timeouts(read=0.5),
-    )
-
-
-def _visibility_changes(fake: FakeSQS, transport: MockTransport) -> dict[str, list[int]]:
-    changes: dict[str, list[int]] = {}
-    for call in transport.calls:
-        if call.operation == "ChangeMessageVisibilityBatch":
-            for entry in call.params["Entries"]:
-                body = fake.body_of(entry["ReceiptHandle"])
-                changes.setdefault(body, []).append(entry["VisibilityTimeout"])
-    return changes
 
 
 async def test_a_batch_handler_reports_partial_failures_by_message_or_by_id() -> None:
@@ -53,7 +30,7 @@ async def test_a_batch_handler_reports_partial_failures_by_message_or_by_id() ->
         return failed
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consume_batches(
             handler, max_batch=10, max_wait=0.05, wait_time_seconds=0, retry_backoff=30
         )
@@ -65,7 +42,7 @@ async def test_a_batch_handler_reports_partial_failures_by_message_or_by_id() ->
     assert all(size <= 10 for size in sizes)
     assert sum(sizes) == 25
     assert sorted(m.body for m in fake.messages.values()) == ["b03", "b17"]
-    assert _visibility_changes(fake, transport) == {"b03": [30], "b17": [30]}
+    assert visibility_changes(fake, transport) == {"b03": [30], "b17": [30]}
 
 
 async def test_raising_fails_the_whole_batch_and_retry_applies_to_all_of_it() -> None:
@@ -79,13 +56,13 @@ async def test_raising_fails_the_whole_batch_and_retry_applies_to_all_of_it() ->
             raise Retry(delay=1)
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume_batches(
             handler, max_wait=0.05, wait_time_seconds=0, stop_when_empty=True
         )
     assert sorted(calls[0]) == ["a", "b", "c"]
     assert sorted(b for call in calls[1:] for b in call) == ["a", "b", "c"]
-    assert _visibility_changes(fake, transport) == {"a": [1], "b": [1], "c": [1]}
+    assert visibility_changes(fake, transport) == {"a": [1], "b": [1], "c": [1]}
     assert (stats.failed, stats.retried, stats.handled, stats.deleted) == (3, 3, 3, 3)
     assert fake.messages == {}
 
@@ -98,7 +75,7 @@ async def test_a_batch_handler_returning_a_stranger_fails_its_batch() -> None:
     async def handler(messages: list[Message]) -> list[Message]:
         return [outsider]
 
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         consumer = conn.queue(fake.url).consume_batches(
             handler, max_wait=0.01, wait_time_seconds=0, retry_backoff=30
         )
@@ -122,7 +99,7 @@ async def test_fifo_batches_keep_group_order_and_hold_back_what_follows_a_failur
         return [m for m in messages if m.get_body() == "g1-1" and len(batches) == 1]
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume_batches(
             handler, max_wait=0.05, wait_time_seconds=0, retry_backoff=1, stop_when_empty=True
         )
@@ -151,7 +128,7 @@ async def test_middleware_sees_the_batch() -> None:
     def handler(messages: list[Message]) -> None:  # a plain def, in a thread
         pass
 
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         stats = await conn.queue(fake.url).consume_batches(
             handler,
             max_wait=0.05,

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from faults import FakeSQS, cyclic_gc_paused, wait_for
+from faults import FakeSQS, cyclic_gc_paused, fake_connection, visibility_changes, wait_for
 
 from sqs_async import (
     ConsumerHooks,
     Message,
     Queue,
     QueueDoesNotExist,
-    RetryPolicy,
-    SQSConnection,
-    Timeouts,
     ValidationError,
 )
 from sqs_async._batching import VisibilityBatcher
@@ -32,21 +30,9 @@ QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
 SOON = 3.0
 
 
-def _connection(transport: MockTransport) -> SQSConnection:
-    return SQSConnection(
-        "testing",
-        "testing",
-        region="us-east-1",
-        endpoint_url="http://sqs.invalid",
-        transport=transport,
-        retry=RetryPolicy(max_attempts=1),
-        timeouts=Timeouts(read=0.5),
-    )
-
-
 @contextlib.asynccontextmanager
 async def _queue_of(fake: FakeSQS) -> AsyncIterator[Queue]:
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         yield conn.queue(fake.url)
 
 
@@ -94,7 +80,7 @@ async def _leases(
     server: VisibilityServer, clock: Clock, visibility_timeout: int
 ) -> AsyncIterator[tuple[LeaseManager, list[Lease]]]:
     lost: list[Lease] = []
-    async with _connection(MockTransport(server)) as conn:
+    async with fake_connection(MockTransport(server)) as conn:
         batcher = VisibilityBatcher(conn.queue(QUEUE_URL))
         manager = LeaseManager(batcher, visibility_timeout, lost.append, clock=clock)
         task = asyncio.create_task(manager.run())
@@ -222,17 +208,6 @@ async def test_throttled_renewals_are_transient_and_retried(how: str) -> None:
 # -- the consumer over the fake ------------------------------------------------------------
 
 
-def _visibility_changes(fake: FakeSQS, transport: MockTransport) -> dict[str, list[int]]:
-    """Body -> the visibility timeouts set on it (these tests end long before a heartbeat)."""
-    changes: dict[str, list[int]] = {}
-    for call in transport.calls:
-        if call.operation == "ChangeMessageVisibilityBatch":
-            for entry in call.params["Entries"]:
-                body = fake.body_of(entry["ReceiptHandle"])
-                changes.setdefault(body, []).append(entry["VisibilityTimeout"])
-    return changes
-
-
 class Recorder(ConsumerHooks):
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
@@ -265,13 +240,13 @@ async def test_success_deletes_only_after_the_handler_and_failure_backs_off() ->
 
     hooks = Recorder()
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume(
             handler, wait_time_seconds=0, stop_when_empty=True, retry_backoff=1, hooks=hooks
         )
     assert early == []
     assert fake.messages == {}  # stop_when_empty waited out the backoff of the two failures
-    assert _visibility_changes(fake, transport) == {"b3": [1], "b7": [1]}  # backoff after 1 receive
+    assert visibility_changes(fake, transport) == {"b3": [1], "b7": [1]}  # backoff after 1 receive
     assert (stats.received, stats.handled, stats.failed, stats.deleted) == (12, 10, 2, 10)
     assert sorted(b for kind, b in hooks.events if kind == "failed") == ["b3", "b7"]
     assert len([e for e in hooks.events if e[0] == "deleted"]) == 10
@@ -313,7 +288,7 @@ async def test_a_heartbeat_in_flight_at_shutdown_does_not_hide_released_messages
         await gate.wait()
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(
             handler, concurrency=1, prefetch=10, wait_time_seconds=0, visibility_timeout=2
         )
@@ -336,7 +311,10 @@ async def test_a_heartbeat_in_flight_at_shutdown_does_not_hide_released_messages
     assert len(fake.visible()) == 9  # the nine released at shutdown stay visible
 
 
-async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone() -> None:
+async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sqs_async")
     fake = FakeSQS()
     fake.add("doomed")
     outcome: list[str] = []
@@ -369,6 +347,9 @@ async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone() 
     assert ("lease_lost", "doomed") in hooks.events
     assert fake.deleted == []
     assert message.visible_at == hidden_until  # neither deleted nor released
+    (record,) = [r for r in caplog.records if "lease lost" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert (record.message_id, record.queue) == (message.id, "fake")  # type: ignore[attr-defined]
 
 
 async def test_fifo_keeps_group_order_across_a_failure() -> None:
@@ -414,13 +395,13 @@ async def test_a_message_received_too_often_is_left_to_the_redrive_policy() -> N
         handled.append(message.get_body())
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume(
             handler, wait_time_seconds=0, stop_when_empty=True, max_receives=3, retry_backoff=1
         )
     assert handled == ["fine"]
     assert list(fake.messages) == [poison]  # not deleted
-    assert _visibility_changes(fake, transport) == {"poison": [32]}  # 1 s x 2^(6 - 1): backed off
+    assert visibility_changes(fake, transport) == {"poison": [32]}  # 1 s x 2^(6 - 1): backed off
     assert stats.handled == 1
 
 
@@ -505,7 +486,7 @@ async def test_the_stream_batches_concurrent_deletes_and_releases_on_exit() -> N
     fake.add(*(f"b{i}" for i in range(20)))
     transport = fake.transport()
     taken: list[Message] = []
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         async with conn.queue(fake.url).messages(wait_time_seconds=0, prefetch=20) as stream:
             async for message in stream:
                 taken.append(message)
@@ -541,7 +522,7 @@ async def test_sequential_deletes_in_the_loop_are_sent_one_per_call() -> None:
     fake.add(*(f"b{i}" for i in range(5)))
     transport = fake.transport()
     async with (
-        _connection(transport) as conn,
+        fake_connection(transport) as conn,
         conn.queue(fake.url).messages(wait_time_seconds=0, stop_when_empty=True) as stream,
     ):
         async for message in stream:
@@ -562,7 +543,7 @@ async def test_stop_abandons_a_parked_poll_which_asked_for_a_short_visibility() 
 
     transport = fake.transport()
     before = set(asyncio.all_tasks())
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=20, pollers=2)
         task = asyncio.create_task(consumer.run())
         await wait_for(lambda: len(_calls(transport, "ReceiveMessage")) == 2, SOON)
@@ -584,7 +565,7 @@ async def test_a_full_receive_asks_for_the_real_timeout_and_a_short_one_is_exten
         seen.append(message.get_body())
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(
             handler, wait_time_seconds=1, pollers=1, concurrency=1, prefetch=10
         )
@@ -610,7 +591,7 @@ async def test_the_stream_hands_over_a_parked_receive_only_once_extended() -> No
     fake.add("one")
     transport = fake.transport()
     async with (
-        _connection(transport) as conn,
+        fake_connection(transport) as conn,
         conn.queue(fake.url).messages(wait_time_seconds=1, pollers=1) as stream,
     ):
         async for message in stream:
@@ -641,7 +622,7 @@ async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(lease: i
     async def handler(message: Message) -> None:
         pass
 
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         with pytest.raises(ValidationError, match="1 to 43200 seconds"):
             await conn.queue(fake.url).consume(handler, visibility_timeout=lease)
         with pytest.raises(ValidationError, match="1 to 43200 seconds"):
@@ -657,8 +638,55 @@ async def test_a_queue_whose_own_timeout_is_zero_is_refused_before_any_receive()
     async def handler(message: Message) -> None:
         pass
 
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         with pytest.raises(ValidationError, match="visibility_timeout is 0"):
             await conn.queue(fake.url).consume(handler)
     assert [c.operation for c in transport.calls] == ["GetQueueAttributes"]
     assert fake.visible()  # nothing received
+
+
+async def test_a_failed_delete_is_logged_at_warning_with_the_message_and_queue(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sqs_async")
+    fake = FakeSQS()
+    (sent,) = fake.add("one")
+    fake.fail["DeleteMessageBatch"].append(error_response(403, "AccessDenied"))
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with _queue_of(fake) as queue:
+        consumer = queue.consumer(handler, wait_time_seconds=0)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: any("delete" in r.getMessage() for r in caplog.records), SOON)
+        consumer.stop()
+        await task
+    (record,) = [r for r in caplog.records if "could not delete" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert (record.message_id, record.queue) == (sent, "fake")  # type: ignore[attr-defined]
+    assert list(fake.messages) == [sent]  # not deleted: it comes back (at least once)
+
+
+async def test_a_busy_queue_costs_no_visibility_call_for_the_prompt_stop() -> None:
+    fake = FakeSQS(visibility_timeout=30)
+    fake.add(*(f"b{i}" for i in range(500)))
+
+    async def handler(message: Message) -> None:
+        pass
+
+    transport = fake.transport()
+    async with fake_connection(transport) as conn:
+        consumer = conn.queue(fake.url).consumer(handler, concurrency=64, wait_time_seconds=20)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: len(fake.deleted) == 500, 30.0)
+        consumer.stop()
+        stats = await task
+    receives = _calls(transport, "ReceiveMessage")
+    short = [c for c in receives if c.params["VisibilityTimeout"] == PARKED_VISIBILITY]
+    # Only a receive that may have parked asks for the short visibility: the first of each
+    # poller and those after a short answer (the queue running dry); once the queue is
+    # busy, receives come back full and the next ones ask for the real 30 s.
+    assert len(short) <= stats.pollers * 2
+    assert len(receives) >= 50
+    assert len(_calls(transport, "ChangeMessageVisibilityBatch")) <= len(short)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from faults import FakeSQS, wait_for
+from faults import FakeSQS, fake_connection, visibility_changes, wait_for
 
 from sqs_async import (
     ConsumerHooks,
@@ -18,38 +18,12 @@ from sqs_async import (
     Message,
     Reject,
     Retry,
-    RetryPolicy,
-    SQSConnection,
-    Timeouts,
 )
 from sqs_async._outcomes import FailureLog, add_middleware, remove_middleware
-from sqs_async._transport.mock import MockTransport
 
 SOON = 5.0
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
-
-
-def _connection(transport: MockTransport) -> SQSConnection:
-    return SQSConnection(
-        "testing",
-        "testing",
-        region="us-east-1",
-        endpoint_url="http://sqs.invalid",
-        transport=transport,
-        retry=RetryPolicy(max_attempts=1),
-        timeouts=Timeouts(read=0.5),
-    )
-
-
-def _visibility_changes(fake: FakeSQS, transport: MockTransport) -> dict[str, list[int]]:
-    changes: dict[str, list[int]] = {}
-    for call in transport.calls:
-        if call.operation == "ChangeMessageVisibilityBatch":
-            for entry in call.params["Entries"]:
-                body = fake.body_of(entry["ReceiptHandle"])
-                changes.setdefault(body, []).append(entry["VisibilityTimeout"])
-    return changes
 
 
 # -- Retry ---------------------------------------------------------------------------------
@@ -69,7 +43,7 @@ async def test_retry_sets_exactly_the_delay_asked_for_and_counts_as_a_failure() 
             raise Retry(delay=7)
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(
             handler, wait_time_seconds=0, retry_backoff=5, hooks=Hooks()
         )
@@ -79,7 +53,7 @@ async def test_retry_sets_exactly_the_delay_asked_for_and_counts_as_a_failure() 
         consumer.stop()
         stats = await task
     # receive count 1 with retry_backoff=5 would back off 5 s: the handler's 7 s wins, alone
-    assert _visibility_changes(fake, transport) == {"again": [7]}
+    assert visibility_changes(fake, transport) == {"again": [7]}
     assert (stats.handled, stats.failed, stats.retried, stats.rejected) == (1, 1, 1, 0)
     assert [type(e) for e in failed] == [Retry]
     assert [m.body for m in fake.in_flight()] == ["again"]
@@ -106,7 +80,7 @@ async def test_reject_without_a_dead_letter_queue_logs_an_error_and_backs_off(
 
     transport = fake.transport()
     caplog.set_level(logging.WARNING, logger="sqs_async")
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=0, retry_backoff=3)
         task = asyncio.create_task(consumer.run())
         await wait_for(lambda: consumer.statistics().failed == 1, SOON)
@@ -114,7 +88,7 @@ async def test_reject_without_a_dead_letter_queue_logs_an_error_and_backs_off(
         consumer.stop()
         stats = await task
     assert list(fake.messages) == fake.sent  # never dropped
-    assert _visibility_changes(fake, transport) == {"poison": [3]}  # the normal backoff
+    assert visibility_changes(fake, transport) == {"poison": [3]}  # the normal backoff
     assert (stats.failed, stats.rejected, stats.deleted) == (1, 0, 0)
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
@@ -136,7 +110,7 @@ async def test_a_failing_handler_is_logged_at_warning_with_its_traceback(
         raise KeyError("missing field")
 
     caplog.set_level(logging.WARNING, logger="sqs_async")
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=0)
         task = asyncio.create_task(consumer.run())
         await wait_for(lambda: consumer.statistics().failed == 1, SOON)
@@ -155,7 +129,7 @@ def test_the_failure_log_is_rate_limited_per_exception_type(
     now = [0.0]
     failures = FailureLog(interval=10.0, clock=lambda: now[0])
     fake = FakeSQS()
-    conn = _connection(fake.transport())
+    conn = fake_connection(fake.transport())
     queue = conn.queue(fake.url)
     message = Message.from_wire({"MessageId": "m1", "ReceiptHandle": "h", "Body": "x"})
     caplog.set_level(logging.WARNING, logger="sqs_async")
@@ -203,7 +177,7 @@ async def test_middleware_runs_in_the_handler_task_outermost_first() -> None:
 
     add_middleware(global_one)
     try:
-        async with _connection(fake.transport()) as conn:
+        async with fake_connection(fake.transport()) as conn:
             stats = await conn.queue(fake.url).consume(
                 handler, wait_time_seconds=0, stop_when_empty=True, middleware=[outer, inner]
             )
@@ -227,14 +201,14 @@ async def test_an_exception_from_middleware_is_the_handlers_outcome() -> None:
         ran.append(message.get_body())
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=0, middleware=[refuse])
         task = asyncio.create_task(consumer.run())
         await wait_for(lambda: consumer.statistics().retried == 1, SOON)
         consumer.stop()
         stats = await task
     assert ran == []
-    assert _visibility_changes(fake, transport) == {"one": [4]}
+    assert visibility_changes(fake, transport) == {"one": [4]}
     assert (stats.handled, stats.failed) == (0, 1)
 
 
@@ -263,7 +237,7 @@ async def test_a_plain_function_handler_runs_in_worker_threads_within_concurrenc
         if message.get_body() == "b5":
             raise RuntimeError("sync failure")
 
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         consumer = conn.queue(fake.url).consumer(
             handler, concurrency=3, wait_time_seconds=0, retry_backoff=30
         )
@@ -287,7 +261,7 @@ async def test_a_plain_function_returning_a_coroutine_is_awaited() -> None:
     async def work(message: Message) -> None:
         seen.append(message.get_body())
 
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         stats = await conn.queue(fake.url).consume(
             lambda m: work(m), wait_time_seconds=0, stop_when_empty=True
         )
@@ -298,7 +272,7 @@ async def test_a_plain_function_returning_a_coroutine_is_awaited() -> None:
 async def test_a_handler_that_is_not_callable_is_a_type_error_before_any_io() -> None:
     fake = FakeSQS()
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         with pytest.raises(TypeError, match="callable"):
             await conn.queue(fake.url).consume("not a function")  # type: ignore[arg-type]
     assert transport.calls == []
@@ -313,7 +287,7 @@ async def test_statistics_count_pollers_configured_and_alive() -> None:
     async def handler(message: Message) -> None:
         pass
 
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=0, pollers=3)
         assert (consumer.statistics().pollers, consumer.statistics().pollers_alive) == (3, 0)
         task = asyncio.create_task(consumer.run())
@@ -321,3 +295,44 @@ async def test_statistics_count_pollers_configured_and_alive() -> None:
         consumer.stop()
         stats = await task
     assert (stats.pollers, stats.pollers_alive, stats.abandoned_polls) == (3, 0, 0)
+
+
+# -- what a receive asks for (issue 14) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attributes", "asked"),
+    [
+        (None, ["All"]),
+        (["All"], ["All"]),
+        (
+            ["SentTimestamp"],
+            ["SentTimestamp", "ApproximateReceiveCount", "MessageGroupId", "SequenceNumber"],
+        ),
+        ([], ["ApproximateReceiveCount", "MessageGroupId", "SequenceNumber"]),
+    ],
+)
+async def test_receives_ask_for_all_attributes_or_add_what_the_consumer_needs(
+    attributes: list[str] | None, asked: list[str]
+) -> None:
+    fake = FakeSQS()
+    fake.add("one")
+
+    async def handler(message: Message) -> None:
+        pass
+
+    transport = fake.transport()
+    async with fake_connection(transport) as conn:
+        queue = conn.queue(fake.url)
+        await queue.consume(
+            handler, wait_time_seconds=0, stop_when_empty=True, attributes=attributes
+        )
+        async with queue.messages(
+            wait_time_seconds=0, stop_when_empty=True, attributes=attributes
+        ) as stream:
+            assert [m async for m in stream] == []
+    receives = [c for c in transport.calls if c.operation == "ReceiveMessage"]
+    assert len(receives) >= 2
+    for call in receives:
+        assert call.params["MessageSystemAttributeNames"] == asked
+        assert call.params["MessageAttributeNames"] == ["All"]
