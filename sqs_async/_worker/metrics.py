@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._consumer import ConsumerHooks
+from .._consumer import ConsumerHooks, ConsumerStatistics
 from .._message import Message
 
 __all__ = ["BUCKETS", "DurationHook", "Metrics", "snapshot"]
@@ -50,7 +50,7 @@ class DurationHook(ConsumerHooks):
         self.sum += seconds
 
 
-def snapshot(statistics: Any, hook: DurationHook) -> dict[str, Any]:
+def snapshot(statistics: ConsumerStatistics, hook: DurationHook) -> dict[str, Any]:
     """A child's report: the consumer's counters, its pollers, and the histogram."""
     data: dict[str, Any] = {name: getattr(statistics, name) for name, _, _ in COUNTERS}
     data.update(
