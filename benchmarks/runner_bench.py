@@ -120,6 +120,7 @@ def run_scenario(command: list[str], port: int, directory: Path, messages: int) 
                 raise SystemExit(f"the consumer did not start:\n{log.read_text()}")
             time.sleep(0.05)
         time.sleep(1.0)  # let every poller park its long poll
+        requests0 = admin.stats()["requests"]
         cpu0, wall0 = tree_cpu(process.pid), time.monotonic()
         admin.fill(QUEUE, messages, "x" * 100)
         while True:
@@ -132,6 +133,7 @@ def run_scenario(command: list[str], port: int, directory: Path, messages: int) 
                 raise SystemExit(f"the consumer exited:\n{log.read_text()}")
             time.sleep(0.02)
         cpu1, wall1 = tree_cpu(process.pid), time.monotonic()
+        requests1 = admin.stats()["requests"]
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -143,6 +145,7 @@ def run_scenario(command: list[str], port: int, directory: Path, messages: int) 
     return {
         "cpu_us_per_message": (cpu1 - cpu0) / messages * 1e6,
         "messages_per_second": messages / seconds,
+        "requests_per_message": (requests1 - requests0) / messages,
     }
 
 
@@ -281,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(
                         f"[{repeat + 1}/{args.repeats}] {name:<30} "
                         f"{result['cpu_us_per_message']:7.1f} us CPU/msg "
-                        f"{result['messages_per_second']:8.0f} msg/s",
+                        f"{result['messages_per_second']:8.0f} msg/s "
+                        f"{result['requests_per_message']:6.3f} requests/msg",
                         file=sys.stderr,
                     )
             sends = {}
@@ -304,11 +308,12 @@ def main(argv: list[str] | None = None) -> None:
         server.wait(10)
 
     print(f"\nclient CPU per consumed message, median of {args.repeats} runs of {args.messages}:")
-    print(f"{'scenario':<32}{'us CPU/msg':>12}{'msg/s':>10}")
+    print(f"{'scenario':<32}{'us CPU/msg':>12}{'msg/s':>10}{'requests/msg':>14}")
     for name, runs in results.items():
         cpu = statistics.median(r["cpu_us_per_message"] for r in runs)
         rate = statistics.median(r["messages_per_second"] for r in runs)
-        print(f"{name:<32}{cpu:>12.1f}{rate:>10.0f}")
+        calls = statistics.median(r["requests_per_message"] for r in runs)
+        print(f"{name:<32}{cpu:>12.1f}{rate:>10.0f}{calls:>14.3f}")
     print("\nclient CPU per sent message (write_batch of 10):")
     for trace, runs in sends.items():
         cpu = statistics.median(r["cpu_us_per_message"] for r in runs)
