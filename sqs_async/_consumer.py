@@ -29,8 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ._deadletter import DeadLetters
-from ._fetcher import Fetcher, call_hook, check_lease
-from ._hooks import ConsumerHooks, ConsumerStatistics, snapshot
+from ._fetcher import Fetcher, check_lease
+from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook
 from ._leases import Lease
 from ._message import Message
 from ._outcomes import (
@@ -52,11 +52,32 @@ __all__ = ["Consumer", "ConsumerHooks", "ConsumerStatistics", "Handler", "Messag
 
 log = logging.getLogger("sqs_async")
 
-# stop_when_empty: how long after a backoff ends to still look for its message (servers
-# that apply visibility changes on a timer, like LocalStack's 1 s tick, are late)
-BACKOFF_MARGIN = 1.0
+BACKOFF_MARGIN = 1.0  # stop_when_empty: servers apply visibility on a timer (LocalStack: 1 s)
 
 Handler = Callable[[Message], Awaitable[Any]] | Callable[[Message], Any]
+
+
+def _snapshot(fetcher: Fetcher, consumer: Consumer | None, in_flight: int) -> ConsumerStatistics:
+    """The statistics of a fetcher and (``consume()``) the consumer's own counters."""
+    leases = fetcher.leases
+    return ConsumerStatistics(
+        received=fetcher.received,
+        handled=consumer.handled if consumer is not None else 0,
+        deleted=fetcher.deleted,
+        failed=consumer.failed if consumer is not None else 0,
+        released=fetcher.released,
+        in_flight=in_flight,
+        buffered=fetcher.buffered,
+        oldest_buffer_age=fetcher.oldest_buffer_age(),
+        lease_headroom=leases.headroom() if leases is not None else None,
+        leases_lost=leases.lost if leases is not None else 0,
+        receive_errors=fetcher.receive_errors,
+        pollers=fetcher.pollers,
+        pollers_alive=fetcher.pollers_alive,
+        abandoned_polls=fetcher.abandoned_polls,
+        retried=consumer.retried if consumer is not None else 0,
+        rejected=consumer.rejected if consumer is not None else 0,
+    )
 
 
 class Consumer:
@@ -201,7 +222,7 @@ class Consumer:
     def statistics(self) -> ConsumerStatistics:
         """A snapshot of the counters."""
         waiting = sum(len(d) for d in self._waiting.values())
-        return snapshot(self._fetcher, self, len(self._running) + waiting)
+        return _snapshot(self._fetcher, self, len(self._running) + waiting)
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down (the steps are in the lifecycle guide). Synchronous."""
@@ -537,7 +558,7 @@ class MessageStream:
 
     def statistics(self) -> ConsumerStatistics:
         """A snapshot of the counters."""
-        return snapshot(self._fetcher, None, 0)
+        return _snapshot(self._fetcher, None, 0)
 
     def __aiter__(self) -> AsyncIterator[Message]:
         if self._iterator is None:

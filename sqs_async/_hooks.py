@@ -1,30 +1,22 @@
 """What a consumer tells the outside: :class:`ConsumerHooks` callbacks for metrics and
-tracing, and :class:`ConsumerStatistics` snapshots.
+tracing, and the :class:`ConsumerStatistics` snapshot.
 
-Layer: below the consumer and the stream, above the fetcher (whose counters a snapshot
-reads). No I/O.
+Layer: below the fetcher (which calls most hooks) and the consumer. No I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._fetcher import Fetcher
     from ._message import Message
 
-__all__ = ["ConsumerHooks", "ConsumerStatistics", "Counters", "snapshot"]
+__all__ = ["ConsumerHooks", "ConsumerStatistics", "call_hook"]
 
-
-class Counters(Protocol):
-    """The counters a consumer keeps itself (the stream has none)."""
-
-    handled: int
-    failed: int
-    retried: int
-    rejected: int
+log = logging.getLogger("sqs_async")
 
 
 class ConsumerHooks:
@@ -97,24 +89,9 @@ class ConsumerStatistics:
     rejected: int = 0
 
 
-def snapshot(fetcher: Fetcher, consumer: Counters | None, in_flight: int) -> ConsumerStatistics:
-    """The statistics of a fetcher and (``consume()``) the consumer's own counters."""
-    leases = fetcher.leases
-    return ConsumerStatistics(
-        received=fetcher.received,
-        handled=consumer.handled if consumer is not None else 0,
-        deleted=fetcher.deleted,
-        failed=consumer.failed if consumer is not None else 0,
-        released=fetcher.released,
-        in_flight=in_flight,
-        buffered=fetcher.buffered,
-        oldest_buffer_age=fetcher.oldest_buffer_age(),
-        lease_headroom=leases.headroom() if leases is not None else None,
-        leases_lost=leases.lost if leases is not None else 0,
-        receive_errors=fetcher.receive_errors,
-        pollers=fetcher.pollers,
-        pollers_alive=fetcher.pollers_alive,
-        abandoned_polls=fetcher.abandoned_polls,
-        retried=consumer.retried if consumer is not None else 0,
-        rejected=consumer.rejected if consumer is not None else 0,
-    )
+def call_hook(hook: Callable[..., object], *args: Any) -> None:
+    """Call a metrics or tracing callback; what it raises is logged and otherwise ignored."""
+    try:
+        hook(*args)
+    except Exception:
+        log.exception("consumer hook %s failed", getattr(hook, "__name__", hook))
