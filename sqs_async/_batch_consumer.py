@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from ._consumer import Consumer, Handler
-from ._fetcher import call_hook
+from ._hooks import call_hook
 from ._message import Message
 from .errors import ValidationError
 

@@ -26,11 +26,11 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._deadletter import DeadLetters
-from ._fetcher import Fetcher, call_hook, check_lease
+from ._fetcher import Fetcher, check_lease
+from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook
 from ._leases import Lease
 from ._message import Message
 from ._outcomes import (
@@ -52,84 +52,13 @@ __all__ = ["Consumer", "ConsumerHooks", "ConsumerStatistics", "Handler", "Messag
 
 log = logging.getLogger("sqs_async")
 
-# stop_when_empty: how long after a backoff ends to still look for its message (servers
-# that apply visibility changes on a timer, like LocalStack's 1 s tick, are late)
-BACKOFF_MARGIN = 1.0
+BACKOFF_MARGIN = 1.0  # stop_when_empty: servers apply visibility on a timer (LocalStack: 1 s)
 
 Handler = Callable[[Message], Awaitable[Any]] | Callable[[Message], Any]
 
 
-class ConsumerHooks:
-    """Callbacks for metrics and tracing; subclass and override what you need.
-
-    They run on the event loop and must not block. Exceptions they raise are logged and
-    otherwise ignored.
-    """
-
-    def on_received(self, messages: Sequence[Message]) -> None:
-        """A receive returned these messages."""
-
-    def on_handled(self, message: Message, seconds: float) -> None:
-        """A handler succeeded after ``seconds``."""
-
-    def on_failed(self, message: Message, error: BaseException) -> None:
-        """A handler raised (``Retry`` and ``Reject`` included)."""
-
-    def on_rejected(self, message: Message, reason: str) -> None:
-        """A handler rejected a message, which was sent to the dead-letter queue."""
-
-    def on_deleted(self, message: Message) -> None:
-        """A message was deleted."""
-
-    def on_released(self, messages: Sequence[Message]) -> None:
-        """Messages were made visible again without being handled."""
-
-    def on_lease_lost(self, message: Message) -> None:
-        """A message's lease could not be renewed."""
-
-
-@dataclass(frozen=True, slots=True)
-class ConsumerStatistics:
-    """A snapshot of a consumer's counters.
-
-    Attributes:
-        received: Messages received from SQS.
-        handled: Handlers that succeeded.
-        deleted: Messages deleted.
-        failed: Handlers that raised (``Retry`` and ``Reject`` included).
-        released: Messages made visible again without being handled.
-        in_flight: Messages being handled now.
-        buffered: Messages received and waiting for a handler.
-        oldest_buffer_age: Seconds the oldest buffered message has waited.
-        lease_headroom: Seconds until the earliest held lease runs out (``None``: none).
-        leases_lost: Leases that could not be renewed.
-        receive_errors: Receives that failed (and were retried).
-        pollers: Poll loops configured.
-        pollers_alive: Poll loops running now (not ended by an error that cannot heal).
-        abandoned_polls: Long polls given up on at shutdown (see the lifecycle guide).
-        retried: Messages whose handler raised ``Retry``.
-        rejected: Messages a handler rejected that went to the dead-letter queue.
-    """
-
-    received: int
-    handled: int
-    deleted: int
-    failed: int
-    released: int
-    in_flight: int
-    buffered: int
-    oldest_buffer_age: float
-    lease_headroom: float | None
-    leases_lost: int
-    receive_errors: int
-    pollers: int = 0
-    pollers_alive: int = 0
-    abandoned_polls: int = 0
-    retried: int = 0
-    rejected: int = 0
-
-
 def _snapshot(fetcher: Fetcher, consumer: Consumer | None, in_flight: int) -> ConsumerStatistics:
+    """The statistics of a fetcher and (``consume()``) the consumer's own counters."""
     leases = fetcher.leases
     return ConsumerStatistics(
         received=fetcher.received,

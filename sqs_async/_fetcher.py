@@ -27,10 +27,11 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ._batching import DeleteBatcher, VisibilityBatcher
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
+from ._hooks import ConsumerHooks, call_hook
 from ._leases import Lease, LeaseManager
 from ._message import Message
 from ._protocol.validate import check_range
@@ -45,14 +46,7 @@ from .errors import (
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = [
-    "Fetcher",
-    "FetcherHooks",
-    "NoHooks",
-    "call_hook",
-    "check_lease",
-    "receive_attributes",
-]
+__all__ = ["Fetcher", "check_lease", "receive_attributes"]
 
 log = logging.getLogger("sqs_async")
 
@@ -90,42 +84,6 @@ def check_lease(visibility_timeout: int) -> None:
             f" {MAX_VISIBILITY_TIMEOUT} seconds (0 would leave messages visible to other"
             " consumers while they are handled)"
         )
-
-
-class FetcherHooks(Protocol):
-    """The callbacks the fetcher calls (the consumer's :class:`~sqs_async.ConsumerHooks`)."""
-
-    def on_received(self, messages: Sequence[Message]) -> None: ...
-
-    def on_deleted(self, message: Message) -> None: ...
-
-    def on_released(self, messages: Sequence[Message]) -> None: ...
-
-    def on_lease_lost(self, message: Message) -> None: ...
-
-
-class NoHooks:
-    """Callbacks that do nothing (a stream or consumer given no hooks)."""
-
-    def on_received(self, messages: Sequence[Message]) -> None:
-        """Nothing."""
-
-    def on_deleted(self, message: Message) -> None:
-        """Nothing."""
-
-    def on_released(self, messages: Sequence[Message]) -> None:
-        """Nothing."""
-
-    def on_lease_lost(self, message: Message) -> None:
-        """Nothing."""
-
-
-def call_hook(hook: Callable[..., object], *args: Any) -> None:
-    """Call a metrics or tracing callback; what it raises is logged and otherwise ignored."""
-    try:
-        hook(*args)
-    except Exception:
-        log.exception("consumer hook %s failed", getattr(hook, "__name__", hook))
 
 
 def receive_attributes(attributes: Sequence[str] | None) -> list[str]:
@@ -175,7 +133,7 @@ class Fetcher:
         max_buffer_age: float = 0.5,
         attributes: Sequence[str] | None = None,
         message_attributes: Sequence[str] | None = None,
-        hooks: FetcherHooks | None = None,
+        hooks: ConsumerHooks | None = None,
         on_lease_lost: Callable[[Lease], None] | None = None,
         idle: Callable[[], bool] | None = None,
         check_timeout: Callable[[int], None] | None = None,
@@ -195,7 +153,7 @@ class Fetcher:
         self.pollers = 1 if stop_when_empty else (pollers or default_pollers)
         self.stop_when_empty = stop_when_empty
         self.max_buffer_age = max_buffer_age
-        self.hooks: FetcherHooks = hooks or NoHooks()
+        self.hooks = hooks or ConsumerHooks()
         self._on_lease_lost = on_lease_lost
         self._idle = idle or _always
         self._check_timeout = check_timeout

@@ -193,9 +193,9 @@ async def test_consume_batches_with_a_partial_failure(make_queue: QueueMaker) ->
         stop_when_empty=True,
     )
     handled = sorted(b for call in calls for b in call)
-    assert all(len(call) <= 8 for call in calls)
-    assert handled == sorted([f"m{i:02d}" for i in range(20)] + ["m04", "m15"])
-    assert (stats.handled, stats.failed, stats.deleted) == (20, 2, 20)
+    assert all(len(call) <= 8 for call in calls), calls
+    assert handled == sorted([f"m{i:02d}" for i in range(20)] + ["m04", "m15"]), (calls, stats)
+    assert (stats.handled, stats.failed, stats.deleted) == (20, 2, 20), stats
     assert await queue.count(include_in_flight=True) == 0
 
 
