@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._consumer import ConsumerHooks, ConsumerStatistics
+from .._hooks import ConsumerHooks, ConsumerStatistics
 from .._message import Message
 
 __all__ = ["BUCKETS", "DurationHook", "Metrics", "snapshot"]
