@@ -416,3 +416,48 @@ async def test_batch_handlers(
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0, worker.stderr()
     assert await queue.count(include_in_flight=True) == 0
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (an exited one not yet reaped by init is a zombie: not alive)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
+async def test_a_child_whose_supervisor_died_stops_and_releases(
+    workers: Callable[..., Worker], new_queue: QueueFactory, tmp_path: Path
+) -> None:
+    _handler_module(
+        tmp_path,
+        "orphan",
+        """
+        async def handle(message):
+            await asyncio.sleep(0.3)
+            record(message)
+        """,
+    )
+    queue = await new_queue(visibility_timeout=60)
+    sent = [f"o{i}" for i in range(30)]
+    assert not (await queue.write_batch(sent)).failed
+    worker = workers("orphan:handle", "--queue", queue.name, "--concurrency", "2")
+    _wait(lambda: _records(tmp_path), "the child to finish a message")
+    (child,) = _children(worker.process.pid)
+    worker.process.kill()  # the supervisor dies without forwarding anything
+    worker.process.wait()
+    _wait(lambda: not _alive(child), "the orphaned child to stop")
+    finished = [body for bodies in _records(tmp_path).values() for body in bodies]
+    assert await queue.count(include_in_flight=True) == await queue.count()
+    remaining = await _drain_visible(queue)
+    assert sorted(finished + remaining) == sorted(sent)
+    assert remaining
