@@ -25,7 +25,7 @@ from ._message import (
     MHMessage,
     RawMessage,
 )
-from ._outcomes import HandlerCall, Middleware, Reject, Retry
+from ._outcomes import HandlerCall, Middleware, Reject, Retry, add_middleware, remove_middleware
 from ._queue import BatchResults, FailedEntry, Queue, SuccessfulEntry
 from .errors import (
     AuthError,
@@ -135,5 +135,7 @@ __all__ = [
     "UnsupportedOperation",
     "ValidationError",
     "__version__",
+    "add_middleware",
     "connect_sqs",
+    "remove_middleware",
 ]

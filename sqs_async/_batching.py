@@ -13,10 +13,12 @@ every batch in flight is awaited, so nothing submitted before ``aclose()`` is dr
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from . import _instrument
 from ._config import MAX_BATCH_ENTRIES
 from ._message import Message
 from ._protocol.validate import entry_size
@@ -283,6 +285,17 @@ class BatchWriter:
             ValidationError: The message breaks an SQS limit (before anything is sent).
             ServiceError: This message's entry failed (other entries are unaffected).
         """
+        observer = _instrument.sends
+        if observer is not None and not observer.wrapping():
+            send = functools.partial(
+                self.write,
+                message,
+                delay_seconds=delay_seconds,
+                message_attributes=message_attributes,
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+            )
+            return await observer.send(self.queue, "batch_writer", send)
         queue = self.queue
         message = message if isinstance(message, Message) else queue.new_message(message)
         entry = queue._entry(message, delay_seconds, message_attributes, group_id, deduplication_id)

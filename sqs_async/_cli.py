@@ -131,6 +131,7 @@ def _parser() -> argparse.ArgumentParser:
         help="run the benchmarks (from a source checkout); options go to python -m benchmarks",
         add_help=False,
     )
+    _add_worker_command(sub)
     return parser
 
 
@@ -376,6 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return _run_demo(args)
+        if args.command == "worker":  # the runner's own room takes over (issue 10)
+            from ._worker import main as run_worker
+
+            return run_worker(args)
         _check_files(args)
         return asyncio.run(App(args, out, err).run())
     except KeyboardInterrupt:
@@ -387,6 +392,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CLIError, SQSError, OSError) as exc:
         err.write(f"{PROG}: error: {exc}\n")
         return 1
+
+
+def _add_worker_command(sub: Any) -> None:
+    """``sqs-async worker MODULE:FUNCTION --queue NAME``: parsed here, run by ``_worker``."""
+    p = sub.add_parser(
+        "worker",
+        help="run a handler on every message of a queue (processes, signals, metrics)",
+        description="Consume a queue with MODULE:FUNCTION (async or plain, imported with the "
+        "current directory on sys.path). SIGTERM/SIGINT drain and exit 0; a second one "
+        "stops at once.",
+    )
+    p.add_argument("handler", metavar="MODULE:FUNCTION")
+    p.add_argument("--queue", required=True, help="queue name or URL")
+    p.add_argument("--concurrency", type=int, default=10, help="handlers at once per process")
+    p.add_argument("--processes", default="1", help="consuming processes, or auto: one per core")
+    p.add_argument("--visibility-timeout", type=int, help="lease seconds (default: the queue's)")
+    p.add_argument("--max-receives", type=int, help="leave a message received more often to DLQ")
+    p.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to finish on stop")
+    p.add_argument("--batch", action="store_true", help="the handler takes a list of messages")
+    p.add_argument("--max-batch", type=int, default=10, help="--batch: messages per call")
+    p.add_argument("--max-wait", type=float, help="--batch: seconds to wait to fill a batch")
+    p.add_argument("--metrics-port", type=int, help="serve /metrics and /healthz on this port")
+    p.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
+    p.add_argument(
+        "--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+    p.add_argument("--log-format", choices=("text", "json"), default="text")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -250,9 +250,10 @@ class Client:
     async def close(self) -> None:
         """Close the connection pools. Idempotent; the connection cannot be used afterwards.
 
-        Long polls that a closed consumer left in flight are waited for first (at most
-        their wait plus the read margin), so the messages they bring back are released
-        rather than lost.
+        Work that stopped consumers handed over (a shutdown cancelled a second time, the
+        release of messages held back in a FIFO group) is waited for first, bounded by
+        the read timeout plus a margin. Consumers abandon their parked long polls when
+        they stop, so nothing here waits for a long poll.
         """
         if self._state is ClientState.CLOSED:
             return

@@ -6,7 +6,9 @@ come back after a backoff; nothing received is ever dropped on the floor.
 
 Shutdown (``stop()``, cancellation, or ``stop_when_empty`` reached), in order:
 
-1. stop polling; long polls in flight land and what they bring is released at once;
+1. stop polling; long polls that may be parked are abandoned (they asked for a short
+   visibility: what the service still hands them comes back within seconds); the others
+   land within a second and what they bring is released at once;
 2. release buffered messages no handler started (and, on FIFO queues, messages waiting
    behind their group) with visibility 0;
 3. let running handlers finish, up to ``drain_timeout`` seconds;
@@ -18,66 +20,51 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from ._fetcher import ConsumerHooks, Fetcher, _call_hook
+from ._deadletter import DeadLetters
+from ._fetcher import Fetcher, check_lease
+from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook
 from ._leases import Lease
 from ._message import Message
+from ._outcomes import (
+    FailureLog,
+    HandlerCall,
+    Middleware,
+    Reject,
+    Retry,
+    global_middleware,
+    is_async_handler,
+    run_chain,
+)
 from .errors import SQSError, ValidationError
 
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = ["Consumer", "ConsumerHooks", "ConsumerStatistics", "MessageStream"]
+__all__ = ["Consumer", "ConsumerHooks", "ConsumerStatistics", "Handler", "MessageStream"]
 
 log = logging.getLogger("sqs_async")
 
-Handler = Callable[[Message], Awaitable[Any]]
+BACKOFF_MARGIN = 1.0  # stop_when_empty: servers apply visibility on a timer (LocalStack: 1 s)
+
+Handler = Callable[[Message], Awaitable[Any]] | Callable[[Message], Any]
 
 
-@dataclass(frozen=True, slots=True)
-class ConsumerStatistics:
-    """A snapshot of a consumer's counters.
-
-    Attributes:
-        received: Messages received from SQS.
-        handled: Handlers that succeeded.
-        deleted: Messages deleted.
-        failed: Handlers that raised (their messages come back after a backoff).
-        released: Messages made visible again without being handled.
-        in_flight: Messages being handled now.
-        buffered: Messages received and waiting for a handler.
-        oldest_buffer_age: Seconds the oldest buffered message has waited.
-        lease_headroom: Seconds until the earliest held lease runs out (``None``: none).
-        leases_lost: Leases that could not be renewed.
-        receive_errors: Receives that failed (and were retried).
-    """
-
-    received: int
-    handled: int
-    deleted: int
-    failed: int
-    released: int
-    in_flight: int
-    buffered: int
-    oldest_buffer_age: float
-    lease_headroom: float | None
-    leases_lost: int
-    receive_errors: int
-
-
-def _snapshot(fetcher: Fetcher, handled: int, failed: int, in_flight: int) -> ConsumerStatistics:
+def _snapshot(fetcher: Fetcher, consumer: Consumer | None, in_flight: int) -> ConsumerStatistics:
+    """The statistics of a fetcher and (``consume()``) the consumer's own counters."""
     leases = fetcher.leases
     return ConsumerStatistics(
         received=fetcher.received,
-        handled=handled,
+        handled=consumer.handled if consumer is not None else 0,
         deleted=fetcher.deleted,
-        failed=failed,
+        failed=consumer.failed if consumer is not None else 0,
         released=fetcher.released,
         in_flight=in_flight,
         buffered=fetcher.buffered,
@@ -85,6 +72,11 @@ def _snapshot(fetcher: Fetcher, handled: int, failed: int, in_flight: int) -> Co
         lease_headroom=leases.headroom() if leases is not None else None,
         leases_lost=leases.lost if leases is not None else 0,
         receive_errors=fetcher.receive_errors,
+        pollers=fetcher.pollers,
+        pollers_alive=fetcher.pollers_alive,
+        abandoned_polls=fetcher.abandoned_polls,
+        retried=consumer.retried if consumer is not None else 0,
+        rejected=consumer.rejected if consumer is not None else 0,
     )
 
 
@@ -96,8 +88,11 @@ class Consumer:
 
     Args:
         queue: The queue.
-        handler: ``async def handler(message)``; returning means success (the message is
-            deleted), raising means failure (it comes back after a backoff).
+        handler: ``async def handler(message)`` (runs on the loop) or a plain
+            ``def handler(message)`` (runs in a worker thread). Returning means success (the
+            message is deleted); ``raise Retry(delay=s)`` makes it visible again after
+            ``s`` seconds; ``raise Reject(reason)`` sends it to the dead-letter queue;
+            anything else it raises brings it back after a backoff.
         concurrency: Handlers running at once. A free slot starts the next message at
             once: no batch waits for its slowest message.
         visibility_timeout: Lease length in seconds (default: the queue's). Leases are
@@ -109,10 +104,23 @@ class Consumer:
         drain_timeout: On shutdown, seconds running handlers get to finish.
         retry_backoff: A failed message's first backoff in seconds; doubles with each
             receive, up to ``max_retry_backoff``.
+        max_retry_backoff: The longest backoff, in seconds.
         max_receives: Stop handling a message received more often than this; it is left
             to the queue's redrive policy (dead-letter queue).
         cancel_on_lease_loss: Cancel a handler whose message's lease was lost.
-        stop_when_empty: Return once the queue is drained.
+        stop_when_empty: Return once nothing is visible, nothing is in flight for this
+            consumer, no FIFO group has waiting messages and no failed message is in its
+            backoff.
+        max_buffer_age: The share of the visibility timeout a message may wait in the
+            prefetch buffer.
+        attributes: System attributes to receive (default: all); an explicit list gets
+            the ones the consumer needs added (``ApproximateReceiveCount``,
+            ``MessageGroupId``, ``SequenceNumber``).
+        message_attributes: Message attributes to receive (default: all).
+        dead_letter_queue: Where ``Reject`` sends messages (a queue, URL, ARN or name);
+            default: the queue's ``RedrivePolicy`` target.
+        middleware: Wrappers around each handler call, outermost first, inside the
+            process-wide ones (``add_middleware``).
         hooks: :class:`ConsumerHooks` for metrics and tracing.
 
     Example::
@@ -145,12 +153,17 @@ class Consumer:
         cancel_on_lease_loss: bool = True,
         stop_when_empty: bool = False,
         max_buffer_age: float = 0.5,
+        attributes: Sequence[str] | None = None,
+        message_attributes: Sequence[str] | None = None,
+        dead_letter_queue: Queue | str | None = None,
+        middleware: Sequence[Middleware] = (),
         hooks: ConsumerHooks | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValidationError(f"concurrency is {concurrency}; it must be at least 1")
-        if not callable(handler):
-            raise TypeError("handler must be an async callable taking a message")
+        if visibility_timeout is not None:
+            check_lease(visibility_timeout)
+        self._threaded = not is_async_handler(handler)  # TypeError when not callable
         self.queue = queue
         self._handler = handler
         self.concurrency = concurrency
@@ -159,7 +172,9 @@ class Consumer:
         self.max_retry_backoff = max_retry_backoff
         self.max_receives = max_receives
         self.cancel_on_lease_loss = cancel_on_lease_loss
+        self.stop_when_empty = stop_when_empty
         self.hooks = hooks or ConsumerHooks()
+        self._middleware = tuple(middleware)
         # Per-message hot path: skip the clock and the call when on_handled is the no-op.
         self._on_handled = (
             None
@@ -176,9 +191,19 @@ class Consumer:
             pollers=pollers,
             stop_when_empty=stop_when_empty,
             max_buffer_age=max_buffer_age,
+            attributes=attributes,
+            message_attributes=message_attributes,
             hooks=self.hooks,
             on_lease_lost=self._lease_lost,
+            idle=self._idle,
+            check_timeout=check_lease,
         )
+        self._dead_letters = DeadLetters(queue, dead_letter_queue)
+        self._failures = FailureLog()
+        self._invoke: Callable[[Any], Awaitable[Any]] = self._call_handler
+        self._inner: Callable[[Any], Awaitable[Any]] = self._invoke  # what middleware wraps
+        self._chain: tuple[Middleware, ...] = ()
+        self._executor: ThreadPoolExecutor | None = None
         # handler tasks by id(message) (ids, not messages: a subclass may define __eq__)
         self._running: dict[int, asyncio.Task[None]] = {}
         self._free = concurrency
@@ -186,21 +211,31 @@ class Consumer:
         self._busy_groups: set[str] = set()
         self._waiting: dict[str, collections.deque[Message]] = {}
         self._lost: set[str] = set()
+        self._backoff_until = 0.0  # monotonic time the last backoff we set runs out
         self._stopping = False
         self._ran = False
         self.handled = 0
         self.failed = 0
+        self.retried = 0
+        self.rejected = 0
 
     def statistics(self) -> ConsumerStatistics:
         """A snapshot of the counters."""
         waiting = sum(len(d) for d in self._waiting.values())
-        return _snapshot(self._fetcher, self.handled, self.failed, len(self._running) + waiting)
+        return _snapshot(self._fetcher, self, len(self._running) + waiting)
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down (the steps are in the lifecycle guide). Synchronous."""
         self._stopping = True
         self._fetcher.stop()
         self._slot_freed.set()
+
+    def stop_now(self) -> None:
+        """:meth:`stop`, and cancel the running handlers now: their messages are released,
+        pending deletes still flushed (``sqs-async worker``'s second signal). Synchronous."""
+        self.stop()
+        for task in list(self._running.values()):
+            task.cancel()
 
     async def run(self) -> ConsumerStatistics:
         """Consume until :meth:`stop`, cancellation, or (``stop_when_empty``) a drained queue.
@@ -215,21 +250,17 @@ class Consumer:
         if self._ran:
             raise RuntimeError("a Consumer runs once; create another")
         self._ran = True
+        chain = global_middleware() + self._middleware
+        if self._threaded:
+            self._executor = ThreadPoolExecutor(self.concurrency, "sqs-async-handler")
+            self._invoke = self._call_in_thread
+        if chain:
+            self._chain = chain
+            self._inner = self._invoke
+            self._invoke = self._call_with_middleware
         try:
             await self._fetcher.start()
-            fetcher = self._fetcher
-            while await self._wait_for_slot():
-                try:
-                    message = await fetcher.get(keep_lease=True)
-                except StopAsyncIteration:
-                    break
-                self._dispatch(message)
-                # what is already buffered starts at once, without an await per message
-                while self._free and not self._stopping:
-                    buffered = fetcher.get_nowait(keep_lease=True)
-                    if buffered is None:
-                        break
-                    self._dispatch(buffered)
+            await self._consume()
         finally:
             shutdown = asyncio.get_running_loop().create_task(self._shutdown())
             try:
@@ -241,11 +272,58 @@ class Consumer:
                 raise
         return self.statistics()
 
+    async def _consume(self) -> None:
+        fetcher = self._fetcher
+        while await self._wait_for_slot():
+            try:
+                message = await fetcher.get(keep_lease=True)
+            except StopAsyncIteration:
+                break
+            self._dispatch(message)
+            # what is already buffered starts at once, without an await per message
+            while self._free and not self._stopping:
+                buffered = fetcher.get_nowait(keep_lease=True)
+                if buffered is None:
+                    break
+                self._dispatch(buffered)
+
     async def _wait_for_slot(self) -> bool:
         while self._free == 0 and not self._stopping:
             self._slot_freed.clear()
             await self._slot_freed.wait()
         return not self._stopping
+
+    def _idle(self) -> bool:
+        """Nothing held and no backoff of ours pending (``stop_when_empty``)."""
+        return (
+            not self._running
+            and not self._waiting
+            and self._fetcher.buffered == 0
+            and time.monotonic() >= self._backoff_until
+        )
+
+    # -- calling the handler --------------------------------------------------------------
+
+    def _call_handler(self, argument: Any) -> Awaitable[Any]:
+        return self._handler(argument)
+
+    async def _call_in_thread(self, argument: Any) -> Any:
+        """Run a plain function handler in the consumer's threads (bounded by
+        ``concurrency``), in the context of the handler's task (what middleware set)."""
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self._executor, context.run, self._handler, argument)
+        if isinstance(result, Awaitable):  # a plain function returning a coroutine
+            result = await result
+        return result
+
+    async def _call_with_middleware(self, argument: Any) -> Any:
+        messages = argument if isinstance(argument, list) else (argument,)
+        call = HandlerCall(self.queue, messages, isinstance(argument, list))
+        inner = self._inner
+        return await run_chain(self._chain, call, lambda: inner(argument))
+
+    # -- one message ----------------------------------------------------------------------
 
     def _dispatch(self, message: Message) -> None:
         group = message.attributes.get("MessageGroupId") if self._fifo else None
@@ -269,71 +347,165 @@ class Consumer:
         started = time.monotonic() if on_handled is not None else 0.0
         succeeded = False
         try:
-            count = int(message.attributes.get("ApproximateReceiveCount", "1"))
-            if self.max_receives is not None and count > self.max_receives:
-                log.warning(
-                    "message %s was received %d times (max_receives=%d): left to the queue's"
-                    " redrive policy",
-                    message.id,
-                    count,
-                    self.max_receives,
-                )
+            if self._received_too_often(message):
                 self._fetcher.finish(message)
-                await self._backoff(message, count)
+                await self._backoff(message, ours=False)
                 return
             try:
-                await self._handler(message)
+                await self._invoke(message)
             except asyncio.CancelledError:
-                lost = message.receipt_handle in self._lost
-                self._fetcher.finish(message)
-                if not lost:
-                    await asyncio.shield(self._fetcher.release([message]))
+                await self._cancelled([message])
                 raise
-            except Exception as exc:  # noqa: BLE001 - whatever a handler raises is a failure
-                self._fetcher.finish(message)
-                self.failed += 1
-                _call_hook(self.hooks.on_failed, message, exc)
-                log.info("handler failed on message %s: %r", message.id, exc)
-                await self._backoff(message, count)
+            except Exception as exc:  # noqa: BLE001 - whatever a handler raises is an outcome
+                succeeded = await self._failed([message], exc)
                 return
             succeeded = True
             self.handled += 1
             if on_handled is not None:
-                _call_hook(on_handled, message, time.monotonic() - started)
-            lease = self._fetcher.finish(message)
-            lost = message.receipt_handle in self._lost
-            # Unless the handler deleted or released it itself: delete it, batched and not
-            # awaited (a failure is logged, and the message comes back: at least once);
-            # shutdown flushes what is pending. Once the batcher is closed, directly.
-            if (lease is not None or lost) and not self._fetcher.delete_nowait(message):
-                try:
-                    await self._fetcher.delete(message)
-                except SQSError as exc:
-                    log.warning("could not delete handled message %s: %s", message.id, exc)
+                call_hook(on_handled, message, time.monotonic() - started)
+            await self._succeeded(message)
         finally:
             self._done(message, group, succeeded)
 
-    async def _backoff(self, message: Message, receive_count: int) -> None:
-        delay = min(self.max_retry_backoff, self.retry_backoff * 2 ** max(0, receive_count - 1))
+    def _received_too_often(self, message: Message) -> bool:
+        if self.max_receives is None:
+            return False
+        count = int(message.attributes.get("ApproximateReceiveCount", "1"))
+        if count <= self.max_receives:
+            return False
+        log.warning(
+            "message %s was received %d times (max_receives=%d): left to the queue's"
+            " redrive policy",
+            message.id,
+            count,
+            self.max_receives,
+            extra={"message_id": message.id, "queue": self.queue.name},
+        )
+        return True
+
+    async def _succeeded(self, message: Message) -> None:
+        lease = self._fetcher.finish(message)
+        lost = message.receipt_handle in self._lost
+        # Unless the handler deleted or released it itself: delete it, batched and not
+        # awaited (a failure is logged, and the message comes back: at least once);
+        # shutdown flushes what is pending. Once the batcher is closed, directly.
+        if (lease is not None or lost) and not self._fetcher.delete_nowait(message):
+            await self._delete(message)
+
+    async def _delete(self, message: Message) -> bool:
         try:
-            await self._fetcher.change_visibility(message, math.ceil(delay))
+            await self._fetcher.delete(message)
         except SQSError as exc:
-            log.warning("could not set the retry backoff of %s: %s", message.id, exc)
+            log.warning(
+                "could not delete message %s from %s: %s",
+                message.id,
+                self.queue.name,
+                exc,
+                extra={"message_id": message.id, "queue": self.queue.name},
+            )
+            return False
+        return True
+
+    async def _cancelled(self, messages: list[Message]) -> None:
+        """A handler was cancelled: release its messages, unless their lease was lost."""
+        kept = [m for m in messages if m.receipt_handle not in self._lost]
+        for message in messages:
+            self._fetcher.finish(message)
+        if kept:
+            await asyncio.shield(self._fetcher.release(kept))
+
+    # -- outcomes (SPEC §6) -----------------------------------------------------------------
+
+    async def _failed(self, messages: list[Message], error: Exception) -> bool:
+        """Apply a handler's exception to its messages; return whether they are gone
+        (rejected into the dead-letter queue and deleted)."""
+        for message in messages:
+            self._fetcher.finish(message)
+            call_hook(self.hooks.on_failed, message, error)
+        self.failed += len(messages)
+        if isinstance(error, Retry):
+            self.retried += len(messages)
+            delay = math.ceil(error.delay)
+            await _each(messages, lambda m: self._set_backoff(m, delay))
+            return False
+        if isinstance(error, Reject):
+            return await self._reject(messages, error.reason)
+        self._failures.failed(self.queue, messages, error)
+        await _each(messages, self._backoff)
+        return False
+
+    async def _reject(self, messages: list[Message], reason: str) -> bool:
+        try:
+            target = await self._dead_letters.target()
+            if target is None:
+                log.error(
+                    "handler rejected %d message(s) from %s (%s) but the queue has no"
+                    " dead-letter queue (no RedrivePolicy, no dead_letter_queue=): they"
+                    " are retried after the backoff instead",
+                    len(messages),
+                    self.queue.name,
+                    reason,
+                    extra={"message_id": messages[0].id, "queue": self.queue.name},
+                )
+            else:
+                for message in messages:
+                    await self._dead_letters.send(target, message, reason)
+                    if await self._delete(message):
+                        self.rejected += 1
+                        call_hook(self.hooks.on_rejected, message, reason)
+                return True
+        except SQSError as exc:
+            log.error(  # noqa: TRY400 - the service's answer says it all; no traceback
+                "could not dead-letter rejected message(s) from %s: %s; they are retried"
+                " after the backoff instead",
+                self.queue.name,
+                exc,
+                extra={"message_id": messages[0].id, "queue": self.queue.name},
+            )
+        await _each(messages, self._backoff)
+        return False
+
+    async def _backoff(self, message: Message, *, ours: bool = True) -> None:
+        count = int(message.attributes.get("ApproximateReceiveCount", "1"))
+        delay = min(self.max_retry_backoff, self.retry_backoff * 2 ** max(0, count - 1))
+        await self._set_backoff(message, math.ceil(delay), ours=ours)
+
+    async def _set_backoff(self, message: Message, seconds: int, *, ours: bool = True) -> None:
+        """Hide a failed message for ``seconds``; ``ours``: ``stop_when_empty`` waits for
+        it to come back (not for a message left to the redrive policy)."""
+        try:
+            await self._fetcher.change_visibility(message, seconds)
+            if ours:  # counted from the answer (the service's clock started before it)
+                until = time.monotonic() + seconds + BACKOFF_MARGIN
+                self._backoff_until = max(self._backoff_until, until)
+        except SQSError as exc:
+            log.warning(
+                "could not set the retry backoff of %s: %s",
+                message.id,
+                exc,
+                extra={"message_id": message.id, "queue": self.queue.name},
+            )
+
+    # -- bookkeeping ----------------------------------------------------------------------
 
     def _done(self, message: Message, group: str | None, succeeded: bool) -> None:
         self._running.pop(id(message), None)
         self._lost.discard(message.receipt_handle or "")
-        waiting = self._waiting.get(group) if group is not None else None
+        if group is None:
+            self._free += 1
+            self._slot_freed.set()
+            return
+        waiting = self._waiting.get(group)
         if waiting and succeeded and not self._stopping:
             self._start(waiting.popleft(), group)  # the group keeps its slot
+            if not waiting:
+                del self._waiting[group]
             return
-        if group is not None:
-            self._busy_groups.discard(group)
-            if waiting:
-                # A message of this group failed: the ones behind it must not overtake it.
-                held = list(waiting)
-                waiting.clear()
-                self._adopt(self._fetcher.release(held))
+        self._busy_groups.discard(group)
+        if waiting:
+            # A message of this group failed: the ones behind it must not overtake it.
+            del self._waiting[group]
+            self._adopt(self._fetcher.release(list(waiting)))
         self._free += 1
         self._slot_freed.set()
 
@@ -351,7 +523,7 @@ class Consumer:
     async def _shutdown(self) -> None:
         fetcher = self._fetcher
         self.stop()
-        # Steps 1-2 (module docstring): release what no handler started, at once.
+        # Release what no handler started, at once.
         waiting = [m for queue in self._waiting.values() for m in queue]
         self._waiting.clear()
         await fetcher.release(waiting + fetcher.take_buffered())
@@ -363,6 +535,18 @@ class Consumer:
             if pending:
                 await asyncio.wait(pending)
         await fetcher.aclose()
+        if self._executor is not None:
+            # A plain function cannot be cancelled: threads still running finish on their
+            # own; their messages were released above.
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _each(messages: list[Message], action: Callable[[Message], Awaitable[None]]) -> None:
+    """Apply ``action`` to every message (one message: awaited in the handler's own task)."""
+    if len(messages) == 1:
+        await action(messages[0])
+    else:
+        await asyncio.gather(*(action(m) for m in messages))
 
 
 class MessageStream:
@@ -381,7 +565,7 @@ class MessageStream:
 
     def statistics(self) -> ConsumerStatistics:
         """A snapshot of the counters."""
-        return _snapshot(self._fetcher, 0, 0, 0)
+        return _snapshot(self._fetcher, None, 0)
 
     def __aiter__(self) -> AsyncIterator[Message]:
         if self._iterator is None:

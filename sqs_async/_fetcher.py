@@ -7,9 +7,12 @@ Layer: above leases and batchers, below the consumer. What it guarantees:
   ``max_buffer_age`` x visibility timeout seconds (its measured rate x that time, Little's
   law), so a buffered message does not sit until its lease is in danger; buffered messages
   are also renewed by the lease manager.
-* **Long polls never lost.** A receive runs as a task of its own. Stopping never cancels
-  it: it lands, and what it returns is released at once (visibility 0). After the consumer
-  has closed, such a receive is handed to the connection, whose ``close()`` waits for it.
+* **Prompt stop, nothing held hostage.** A receive runs as a task of its own. One that may
+  park (the last came back short) asks for ``PARKED_VISIBILITY`` seconds and is abandoned
+  at once on stop; what it brings otherwise is extended to the real timeout by the lease
+  manager straight away. The others land within ``ABANDON_GRACE`` seconds and what they
+  return is released at once (visibility 0), or are abandoned too. Nothing is left for
+  the connection to wait for.
 * **Self-healing pollers.** A failing receive is retried with capped, jittered backoff;
   a receive stuck past its hard deadline is abandoned and retried. Only errors that cannot
   heal (the queue is gone, the credentials are refused) end the fetcher, and they are
@@ -23,11 +26,12 @@ import collections
 import logging
 import random
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from ._batching import DeleteBatcher, VisibilityBatcher
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
+from ._hooks import ConsumerHooks, call_hook
 from ._leases import Lease, LeaseManager
 from ._message import Message
 from ._protocol.validate import check_range
@@ -42,47 +46,55 @@ from .errors import (
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = ["ConsumerHooks", "Fetcher"]
+__all__ = ["Fetcher", "check_lease", "receive_attributes"]
 
 log = logging.getLogger("sqs_async")
 
-DEFAULT_ATTRIBUTES = ("ApproximateReceiveCount", "MessageGroupId", "SequenceNumber")
+# The system attributes the consumer itself reads (retry backoff, FIFO groups).
+NEEDED_ATTRIBUTES = ("ApproximateReceiveCount", "MessageGroupId", "SequenceNumber")
 FATAL_ERRORS = (QueueDoesNotExist, AuthError, ValidationError, ClientClosedError)
 MAX_POLL_BACKOFF = 20.0
 SHUTDOWN_TIMEOUT = 30.0
+# A poll that may park asks for this visibility (when the lease is longer), so that what it
+# takes after we abandoned it comes back within seconds; the lease manager extends what it
+# brings to the real timeout (issue 9: prompt stop, nothing held hostage).
+PARKED_VISIBILITY = 5
+# At shutdown, how long a poll expected to return at once gets before it is abandoned too.
+ABANDON_GRACE = 1.0
+EMPTY_SHORT_POLL_PAUSE = 0.05  # seconds between empty short polls while waiting to end
 
 
-class ConsumerHooks:
-    """Callbacks for metrics and tracing; subclass and override what you need.
+def _always() -> bool:
+    return True
 
-    They run on the event loop and must not block. Exceptions they raise are logged and
-    otherwise ignored.
+
+def check_lease(visibility_timeout: int) -> None:
+    """Refuse a visibility timeout the lease manager cannot keep (before any receive).
+
+    Leases are renewed with a quarter of the timeout to spare, so 1 s works (renewed
+    every 0.25 s); 0 would be no lease at all: every message would be visible to other
+    consumers while its handler runs.
+
+    Raises:
+        ValidationError: It is below 1 or above 43,200 seconds.
     """
-
-    def on_received(self, messages: Sequence[Message]) -> None:
-        """A receive returned these messages."""
-
-    def on_handled(self, message: Message, seconds: float) -> None:
-        """A handler succeeded after ``seconds``."""
-
-    def on_failed(self, message: Message, error: BaseException) -> None:
-        """A handler raised (the message will be retried)."""
-
-    def on_deleted(self, message: Message) -> None:
-        """A message was deleted."""
-
-    def on_released(self, messages: Sequence[Message]) -> None:
-        """Messages were made visible again without being handled."""
-
-    def on_lease_lost(self, message: Message) -> None:
-        """A message's lease could not be renewed."""
+    if not 1 <= visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
+        raise ValidationError(
+            f"visibility_timeout is {visibility_timeout!r}; a consumer's lease must be 1 to"
+            f" {MAX_VISIBILITY_TIMEOUT} seconds (0 would leave messages visible to other"
+            " consumers while they are handled)"
+        )
 
 
-def _call_hook(hook: Any, *args: Any) -> None:
-    try:
-        hook(*args)
-    except Exception:
-        log.exception("consumer hook %s failed", getattr(hook, "__name__", hook))
+def receive_attributes(attributes: Sequence[str] | None) -> list[str]:
+    """The system attributes to ask for: ``None`` is all of them; an explicit list gets the
+    ones the consumer needs itself (retry backoff, FIFO groups) added."""
+    if attributes is None:
+        return ["All"]
+    names = list(attributes)
+    if "All" not in names:
+        names += [name for name in NEEDED_ATTRIBUTES if name not in names]
+    return names
 
 
 class Fetcher:
@@ -98,8 +110,14 @@ class Fetcher:
         stop_when_empty: End once a receive comes back empty and the buffer is drained.
         max_buffer_age: The share of the visibility timeout a message may wait in the
             buffer, used to size the prefetch from the measured consumption rate.
+        attributes: System attributes to receive (``None``: all; see :func:`receive_attributes`).
+        message_attributes: Message attributes to receive (``None``: all).
         hooks: Callbacks for metrics.
         on_lease_lost: Called when a held message's lease is lost.
+        idle: With ``stop_when_empty``: whether the owner holds nothing (no message being
+            handled, none waiting for a retry); the end is an empty receive made while idle.
+        check_timeout: Checks the queue's visibility timeout when it is the one used
+            (before any receive).
     """
 
     def __init__(
@@ -116,7 +134,9 @@ class Fetcher:
         attributes: Sequence[str] | None = None,
         message_attributes: Sequence[str] | None = None,
         hooks: ConsumerHooks | None = None,
-        on_lease_lost: Any = None,
+        on_lease_lost: Callable[[Lease], None] | None = None,
+        idle: Callable[[], bool] | None = None,
+        check_timeout: Callable[[int], None] | None = None,
     ) -> None:
         if not 1 <= batch_size <= MAX_BATCH_ENTRIES:
             raise ValidationError(f"batch_size is {batch_size}; it must be between 1 and 10")
@@ -135,13 +155,12 @@ class Fetcher:
         self.max_buffer_age = max_buffer_age
         self.hooks = hooks or ConsumerHooks()
         self._on_lease_lost = on_lease_lost
+        self._idle = idle or _always
+        self._check_timeout = check_timeout
         self._params: dict[str, Any] = {
             "QueueUrl": queue.url,
             "WaitTimeSeconds": wait_time_seconds,
-            # What the consumer itself needs (retry backoff, FIFO groups) unless told otherwise.
-            "MessageSystemAttributeNames": (
-                list(attributes) if attributes is not None else list(DEFAULT_ATTRIBUTES)
-            ),
+            "MessageSystemAttributeNames": receive_attributes(attributes),
             "MessageAttributeNames": (
                 list(message_attributes) if message_attributes is not None else ["All"]
             ),
@@ -151,6 +170,10 @@ class Fetcher:
         self._room = asyncio.Event()
         self._reserved = 0
         self._receives: set[asyncio.Task[BaseException | None]] = set()
+        # receives waiting for their answer, and whether each may park (short visibility)
+        self._requests: dict[asyncio.Task[Any], bool] = {}
+        self._abandoned: set[asyncio.Task[Any]] = set()
+        self._may_park = True  # the last receive came back short: the next one may park
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
         self._stopping = False
@@ -172,6 +195,8 @@ class Fetcher:
         self.deleted = 0
         self.released = 0
         self.receive_errors = 0
+        self.pollers_alive = 0  # poll loops running (not ended by a fatal error or a stop)
+        self.abandoned_polls = 0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -184,6 +209,8 @@ class Fetcher:
         self._started = True
         if self.visibility_timeout is None:
             self.visibility_timeout = await self.queue.get_timeout()
+            if self._check_timeout is not None:
+                self._check_timeout(self.visibility_timeout)
         self._params["VisibilityTimeout"] = self.visibility_timeout
         self._retarget()
         self._deletes = DeleteBatcher(self.queue)
@@ -195,12 +222,24 @@ class Fetcher:
             self._tasks.append(loop.create_task(self._poll_loop(), name=f"sqs-async-poll-{index}"))
 
     def stop(self) -> None:
-        """Stop polling (synchronous). Receives in flight land and are released."""
+        """Stop polling (synchronous).
+
+        Receives that may be parked (asked for a short visibility) are abandoned at once;
+        the others (expected back at once) land and what they bring is released, or are
+        abandoned when the fetcher closes, ``ABANDON_GRACE`` seconds later at most.
+        """
         if self._stopping:
             return
         self._stopping = True
         self._room.set()
         self._available.set()
+        self._abandon(parked_only=True)
+
+    def _abandon(self, *, parked_only: bool) -> None:
+        for task, may_park in list(self._requests.items()):
+            if (may_park or not parked_only) and task not in self._abandoned:
+                self._abandoned.add(task)
+                task.cancel()
 
     @property
     def stopping(self) -> bool:
@@ -226,21 +265,22 @@ class Fetcher:
                     task.cancel()
                 await asyncio.gather(*pollers, return_exceptions=True)
                 await self.release(self.take_buffered())
+                await self._end_receives()
                 for batcher in (self._deletes, self._visibility):
                     if batcher is not None:
                         await batcher.aclose()
         finally:
             for task in self._tasks:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            self._abandon(parked_only=False)
+            await asyncio.gather(*self._tasks, *self._receives, return_exceptions=True)
             self._closed = True
-            adopt = getattr(self.queue.connection, "_adopt", None)
-            for receive in list(self._receives):
-                if adopt is not None:
-                    adopt(receive)
 
-    async def wait_receives(self) -> None:
-        """Wait for receives in flight to land (and be released)."""
+    async def _end_receives(self) -> None:
+        """Let receives expected back at once land, then abandon what is still waiting."""
+        if self._requests:
+            await asyncio.wait(set(self._requests), timeout=ABANDON_GRACE)
+        self._abandon(parked_only=False)
         if self._receives:
             await asyncio.gather(*self._receives, return_exceptions=True)
 
@@ -261,6 +301,13 @@ class Fetcher:
         return len(self._buffer) + self._reserved + self.batch_size <= self._target()
 
     async def _poll_loop(self) -> None:
+        self.pollers_alive += 1
+        try:
+            await self._polls()
+        finally:
+            self.pollers_alive -= 1
+
+    async def _polls(self) -> None:
         failures = 0
         loop = asyncio.get_running_loop()
         while not self._stopping:
@@ -291,15 +338,43 @@ class Fetcher:
         attempts = self.queue.connection.config.retry.max_attempts
         return attempts * (self.wait_time_seconds + LONG_POLL_READ_MARGIN) + 5.0
 
+    def _parked_visibility(self) -> int | None:
+        """The short visibility for the next receive, if it may park (``None``: it need not)."""
+        timeout = self.visibility_timeout or 0
+        if self._may_park and self.wait_time_seconds and timeout > PARKED_VISIBILITY:
+            return PARKED_VISIBILITY
+        return None
+
     async def _receive(self, count: int) -> BaseException | None:
-        """One receive; delivers or releases what it gets. Returns its error, never raises."""
+        """One receive; delivers or releases what it gets. Returns its error, never raises.
+
+        A receive that may park (the last one came back short, so the queue may be empty)
+        asks for ``PARKED_VISIBILITY`` seconds only, and can be abandoned at once on stop:
+        what the service hands it after that comes back within those seconds. What it
+        brings is leased for that long and the lease manager extends it to the real
+        timeout straight away (one coalesced ChangeMessageVisibilityBatch). A busy queue's
+        receives come back full, so the next asks for the real timeout and costs nothing.
+        """
         params = dict(self._params, MaxNumberOfMessages=count)
+        parked = self._parked_visibility()
+        if parked is not None:
+            params["VisibilityTimeout"] = parked
+        task = cast("asyncio.Task[Any]", asyncio.current_task())
         # SQS starts a message's visibility timeout when it picks the message, somewhere
         # during the long poll: date the leases from the request's start, to be safe.
         started = time.monotonic()
+        idle_at_start = self.stop_when_empty and self._idle()
+        self._requests[task] = parked is not None
         try:
             async with asyncio.timeout(self._deadline()):
                 messages = await self.queue.receive_raw(params)
+        except asyncio.CancelledError:
+            if task not in self._abandoned:
+                raise
+            # Abandoned at shutdown (our own cancel, nobody else holds this task): what the
+            # service may still hand it is visible again after its visibility timeout.
+            self.abandoned_polls += 1
+            return None
         except (SQSError, TimeoutError) as exc:
             self.receive_errors += 1
             return exc
@@ -309,23 +384,28 @@ class Fetcher:
             return exc
         finally:
             self._reserved -= count
+            del self._requests[task]
+        self._may_park = len(messages) < count
         now = started
         self.received += len(messages)
         if messages:
-            _call_hook(self.hooks.on_received, messages)
+            call_hook(self.hooks.on_received, messages)
         if self._stopping or self.leases is None:
             await self.release(messages)
             return None
         if not messages:
             self._saw_empty = True
-            if self.stop_when_empty and not self._buffer and len(self._receives) <= 1:
-                self._exhausted = True
-                self.stop()
+            if self.stop_when_empty:
+                if idle_at_start and self._idle() and not self._buffer and len(self._receives) <= 1:
+                    self._exhausted = True
+                    self.stop()
+                elif not self.wait_time_seconds:
+                    await asyncio.sleep(EMPTY_SHORT_POLL_PAUSE)  # short polls: do not spin
             return None
         self._saw_empty = False
         for message in messages:
             message._owner = self
-            self.leases.add(message, now)
+            self.leases.add(message, now, parked)
             self._buffer.append((message, now))
         self._available.set()
         return None
@@ -344,9 +424,11 @@ class Fetcher:
             SQSError: The error that ended polling (queue deleted, credentials refused).
         """
         while True:
-            message = self.get_nowait(keep_lease=keep_lease)
+            message = self.get_nowait(keep_lease=True)
             if message is not None:
-                return message
+                if keep_lease or await self._hand_over(message):
+                    return message
+                continue
             if self._fatal is not None:
                 raise self._fatal
             if self._stopping or self._exhausted:
@@ -368,6 +450,18 @@ class Fetcher:
         if not keep_lease and self.leases is not None:
             self.leases.remove(message)
         return message
+
+    async def _hand_over(self, message: Message) -> bool:
+        """Stop holding a message given away, with at least half its timeout left (renewed
+        now if it came from a receive that parked); False if its lease was lost."""
+        leases = self.leases
+        lease = leases.get(message) if leases is not None else None
+        if leases is None or lease is None:
+            return True
+        try:
+            return await leases.renew_now(lease)
+        finally:
+            leases.remove(message)
 
     def _tick(self) -> None:
         self._window_count += 1
@@ -404,7 +498,7 @@ class Fetcher:
         return time.monotonic() - self._buffer[0][1] if self._buffer else 0.0
 
     def _lease_lost(self, lease: Lease) -> None:
-        _call_hook(self.hooks.on_lease_lost, lease.message)
+        call_hook(self.hooks.on_lease_lost, lease.message)
         if self._on_lease_lost is not None:
             self._on_lease_lost(lease)
 
@@ -449,13 +543,19 @@ class Fetcher:
         if isinstance(result, asyncio.CancelledError):
             return
         if isinstance(result, BaseException):
-            log.warning("could not delete message %s: %s", message.id, result)
+            log.warning(
+                "could not delete message %s from %s: %s",
+                message.id,
+                self.queue.name,
+                result,
+                extra={"message_id": message.id, "queue": self.queue.name},
+            )
         else:
             self._deleted(message)
 
     def _deleted(self, message: Message) -> None:
         self.deleted += 1
-        _call_hook(self.hooks.on_deleted, message)
+        call_hook(self.hooks.on_deleted, message)
 
     async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Change a message's visibility, batched; 0 releases it from our hold."""
@@ -490,4 +590,4 @@ class Fetcher:
             return
         released = [entry.message for entry in result.successful]
         self.released += len(released)
-        _call_hook(self.hooks.on_released, released)
+        call_hook(self.hooks.on_released, released)

@@ -79,10 +79,19 @@ class LeaseManager:
     def __len__(self) -> int:
         return len(self._leases)
 
-    def add(self, message: Message, received_at: float | None = None) -> Lease:
-        """Start holding a message just received."""
+    def add(
+        self, message: Message, received_at: float | None = None, visibility: int | None = None
+    ) -> Lease:
+        """Start holding a message just received.
+
+        Args:
+            message: The message.
+            received_at: When it was received (monotonic; default now).
+            visibility: The visibility it was received with, when not the lease's timeout
+                (a receive that may park asks for less; such a lease is due at once).
+        """
         now = self._clock() if received_at is None else received_at
-        lease = Lease(message, now, now + self.visibility_timeout)
+        lease = Lease(message, now, now + (visibility or self.visibility_timeout))
         self._leases[message.receipt_handle or ""] = lease
         self._wake_if_due_before(lease.expires_at)
         return lease
@@ -151,6 +160,15 @@ class LeaseManager:
             finally:
                 self._wake_at = -math.inf
 
+    async def renew_now(self, lease: Lease) -> bool:
+        """Renew one lease now, unless it has at least half its timeout left; return
+        whether it is still held (the stream hands a message over only with half its
+        timeout left)."""
+        if lease.expires_at - self._clock() >= self.visibility_timeout * RENEW_FRACTION:
+            return True
+        await self._renew([lease])
+        return not lease.lost
+
     async def _renew(self, due: list[Lease]) -> bool:
         """Renew the given leases; return whether any renewal failed transiently."""
         now = self._clock()
@@ -183,5 +201,13 @@ class LeaseManager:
         self._leases.pop(lease.message.receipt_handle or "", None)
         lease.lost = True
         self.lost += 1
-        log.warning("lease lost on message %s: %s", lease.message.id, why)
+        message = lease.message
+        queue = message.queue.name if message.queue is not None else None
+        log.warning(
+            "lease lost on message %s from %s: %s",
+            message.id,
+            queue,
+            why,
+            extra={"message_id": message.id, "queue": queue},
+        )
         self._on_lost(lease)

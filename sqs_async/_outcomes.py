@@ -16,6 +16,10 @@ and metrics of the worker runner hang on it (issue 10).
 
 from __future__ import annotations
 
+import functools
+import inspect
+import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -27,14 +31,19 @@ if TYPE_CHECKING:
     from ._queue import Queue
 
 __all__ = [
+    "FailureLog",
     "HandlerCall",
     "Middleware",
     "Reject",
     "Retry",
     "add_middleware",
     "global_middleware",
+    "is_async_handler",
     "remove_middleware",
+    "run_chain",
 ]
+
+log = logging.getLogger("sqs_async")
 
 
 class Retry(Exception):
@@ -114,3 +123,67 @@ def remove_middleware(middleware: Middleware) -> None:
 def global_middleware() -> tuple[Middleware, ...]:
     """The process-wide middleware, outermost first (read by consumers when they start)."""
     return tuple(_GLOBAL)
+
+
+async def run_chain(
+    chain: Sequence[Middleware], call: HandlerCall, handler: Callable[[], Awaitable[Any]]
+) -> Any:
+    """Run ``handler`` inside ``chain`` (outermost first); return what the outermost returns."""
+
+    async def call_next_at(index: int) -> Any:
+        if index == len(chain):
+            return await handler()
+        return await chain[index](call, functools.partial(call_next_at, index + 1))
+
+    return await call_next_at(0)
+
+
+def is_async_handler(handler: object) -> bool:
+    """Whether ``handler`` is an ``async def`` function (or an object whose ``__call__`` is).
+
+    Raises:
+        TypeError: It is not callable at all.
+    """
+    if not callable(handler):
+        raise TypeError(f"the handler must be callable, not {type(handler).__name__}")
+    return inspect.iscoroutinefunction(handler) or inspect.iscoroutinefunction(
+        getattr(handler, "__call__", None)  # noqa: B004 - an object with async __call__
+    )
+
+
+class FailureLog:
+    """Logs handler failures at WARNING with their traceback, rate-limited per exception type.
+
+    The first failure of a type is logged at once; after that at most one record per type
+    every ``interval`` seconds, which says how many like it were left out meanwhile, so a
+    flood of poison messages cannot drown the log. Each record carries ``message_id``,
+    ``message_ids`` and ``queue`` in its ``extra``.
+    """
+
+    def __init__(self, interval: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self._clock = clock
+        self._next: dict[type[BaseException], float] = {}
+        self._left_out: dict[type[BaseException], int] = {}
+
+    def failed(self, queue: Queue, messages: Sequence[Message], error: BaseException) -> None:
+        """Log (or count) one failed handler call."""
+        kind = type(error)
+        now = self._clock()
+        if now < self._next.get(kind, -1.0):
+            self._left_out[kind] = self._left_out.get(kind, 0) + 1
+            return
+        self._next[kind] = now + self.interval
+        left_out = self._left_out.pop(kind, 0)
+        ids = [m.id for m in messages]
+        what = f"message {ids[0]}" if len(ids) == 1 else f"a batch of {len(ids)} messages"
+        more = f" ({left_out} more {kind.__name__} failures not logged)" if left_out else ""
+        log.warning(
+            "handler failed on %s from %s: %r%s",
+            what,
+            queue.name,
+            error,
+            more,
+            exc_info=error,
+            extra={"message_id": ids[0], "message_ids": ids, "queue": queue.name},
+        )

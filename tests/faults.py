@@ -44,7 +44,7 @@ from typing import Any, Literal, Protocol, get_args
 import aiohttp
 import pytest_asyncio
 
-from sqs_async import Queue, SQSConnection
+from sqs_async import Queue, RetryPolicy, SQSConnection, Timeouts
 from sqs_async._transport.base import Response
 from sqs_async._transport.mock import MockTransport, RecordedCall, error_response
 from sqs_async.errors import ReadTimeout, SQSError
@@ -62,6 +62,8 @@ __all__ = [
     "FakeSQS",
     "Fault",
     "FaultProxy",
+    "fake_connection",
+    "visibility_changes",
     "wait_for",
 ]
 
@@ -756,6 +758,30 @@ class FakeSQS:
             return "ReceiptHandleIsInvalid"
         message.visible_at = self.clock() + int(entry["VisibilityTimeout"])
         return None
+
+
+def fake_connection(transport: MockTransport) -> SQSConnection:
+    """A connection over a mock transport (a :class:`FakeSQS`'s), no retries, 0.5 s reads."""
+    return SQSConnection(
+        "testing",
+        "testing",
+        region="us-east-1",
+        endpoint_url="http://sqs.invalid",
+        transport=transport,
+        retry=RetryPolicy(max_attempts=1),
+        timeouts=Timeouts(read=0.5),
+    )
+
+
+def visibility_changes(fake: FakeSQS, transport: MockTransport) -> dict[str, list[int]]:
+    """Body -> the visibility timeouts set on it through ChangeMessageVisibilityBatch."""
+    changes: dict[str, list[int]] = {}
+    for call in transport.calls:
+        if call.operation == "ChangeMessageVisibilityBatch":
+            for entry in call.params["Entries"]:
+                body = fake.body_of(entry["ReceiptHandle"])
+                changes.setdefault(body, []).append(entry["VisibilityTimeout"])
+    return changes
 
 
 def _md5(text: str) -> str:

@@ -20,12 +20,14 @@ from compat import (
 from faults import FaultProxy, QueueMaker, connect, cyclic_gc_paused, wait_for
 
 from sqs_async import Message, Queue, SQSConnection
+from sqs_async._fetcher import PARKED_VISIBILITY
 
 pytest_plugins = ["faults"]
 pytestmark = pytest.mark.integration
 
 DEADLINE = 15.0
 RELEASE_DEADLINE = 5.0  # "at once": far below the 60 s visibility timeout of these queues
+STOP_DEADLINE = 5.0  # "promptly": far below the 20 s long polls the stop must not wait for
 
 
 async def _receive_n(queue: Queue, count: int, visibility_timeout: int) -> list[Message]:
@@ -41,8 +43,8 @@ async def _receive_n(queue: Queue, count: int, visibility_timeout: int) -> list[
 # -- cancellation during a long poll -------------------------------------------------------
 
 
-@pytest.mark.parametrize("api", ["consume", "async-for"])
-async def test_cancelling_during_a_long_poll_releases_what_the_poll_brings_back(
+@pytest.mark.parametrize("api", ["consume", "stop", "async-for"])
+async def test_stopping_abandons_parked_polls_and_nothing_is_held_hostage(
     api: str, fault_proxy: FaultProxy, make_queue: QueueMaker
 ) -> None:
     queue = await make_queue(visibility_timeout=60)
@@ -51,30 +53,38 @@ async def test_cancelling_during_a_long_poll_releases_what_the_poll_brings_back(
     async def handler(message: Message) -> None:
         handled.append(message)
 
-    async with connect(fault_proxy.endpoint_url) as conn:
-        proxied = conn.queue(queue.url)
-        task: asyncio.Task[object]
-        if api == "consume":
-            task = asyncio.create_task(proxied.consume(handler, wait_time_seconds=10, pollers=1))
-        else:
+    conn = connect(fault_proxy.endpoint_url)
+    proxied = conn.queue(queue.url)
+    consumer = proxied.consumer(handler, wait_time_seconds=20, pollers=2)
+    stream = proxied.messages(wait_time_seconds=20, pollers=2)
 
-            async def iterate() -> None:
-                async for message in proxied.messages(wait_time_seconds=10, pollers=1):
-                    handled.append(message)
+    async def iterate() -> None:
+        async with stream:
+            async for message in stream:
+                handled.append(message)
 
-            task = asyncio.create_task(iterate())
-        await wait_for(lambda: fault_proxy.active["ReceiveMessage"] == 1, DEADLINE)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
+    task = asyncio.create_task(iterate() if api == "async-for" else consumer.run())
+    await wait_for(lambda: fault_proxy.active["ReceiveMessage"] == 2, DEADLINE)
+    # Both polls are parked for up to 20 s: stopping and closing must not wait for them.
+    async with asyncio.timeout(STOP_DEADLINE):
+        if api == "stop":
+            consumer.stop()
             await task
-        assert fault_proxy.active["ReceiveMessage"] == 1  # still parked on the server
-        await queue.write_batch([f"late {i}" for i in range(5)])
-        # The parked poll takes them, lands, and its messages are released at once (the
-        # queue's visibility timeout is 60 s).
-        await wait_for(lambda: fault_proxy.active["ReceiveMessage"] == 0, DEADLINE)
-        await wait_for(lambda: _count_is(queue, 5), RELEASE_DEADLINE)
+        else:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await conn.close()
+    assert fault_proxy.active["ReceiveMessage"] == 2  # still parked on the server
+    stats = (stream if api == "async-for" else consumer).statistics()
+    assert (stats.abandoned_polls, stats.pollers_alive, stats.received) == (2, 0, 0)
+    # The parked polls take what is sent now, on the server side, for nobody. They asked
+    # for a short visibility, so it comes back within seconds, not after 60 s.
+    await queue.write_batch([f"late {i}" for i in range(5)])
+    await wait_for(lambda: fault_proxy.active["ReceiveMessage"] == 0, DEADLINE)
+    await wait_for(lambda: _count_is(queue, 5), PARKED_VISIBILITY + RELEASE_DEADLINE)
     assert handled == []
-    assert fault_proxy.requests["ReceiveMessage"] == 1
+    assert fault_proxy.requests["ReceiveMessage"] == 2
 
 
 async def _count_is(queue: Queue, expected: int) -> bool:
@@ -85,23 +95,24 @@ async def _count_is(queue: Queue, expected: int) -> bool:
 
 
 @known_divergent("local-aws-sqs", LOCAL_LONG_POLL_WAITS_FOR_A_FULL_BATCH)
+@pytest.mark.parametrize("lease", [2, 1])  # 1: the smallest lease (issue 14)
 async def test_a_handler_running_four_visibility_timeouts_keeps_its_message(
-    sqs_endpoint: str, make_queue: QueueMaker
+    lease: int, sqs_endpoint: str, make_queue: QueueMaker
 ) -> None:
-    queue = await make_queue(visibility_timeout=2)
+    queue = await make_queue(visibility_timeout=lease)
     sent = await queue.write("long job")
     started = asyncio.Event()
     finished = asyncio.Event()
 
     async def handler(message: Message) -> None:
         started.set()
-        await asyncio.sleep(8)  # the work: four visibility timeouts long
+        await asyncio.sleep(4 * lease)  # the work: four visibility timeouts long
         finished.set()
 
     seen_elsewhere: list[Message] = []
     async with connect(sqs_endpoint) as conn, connect(sqs_endpoint) as other:
         consumer = conn.queue(queue.url).consumer(
-            handler, visibility_timeout=2, wait_time_seconds=1, concurrency=1
+            handler, visibility_timeout=lease, wait_time_seconds=1, concurrency=1
         )
         task = asyncio.create_task(consumer.run())
         await asyncio.wait_for(started.wait(), DEADLINE)

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
-from faults import FakeSQS, cyclic_gc_paused, wait_for
+from faults import FakeSQS, cyclic_gc_paused, fake_connection, visibility_changes, wait_for
 
 from sqs_async import (
     ConsumerHooks,
     Message,
     Queue,
     QueueDoesNotExist,
-    RetryPolicy,
-    SQSConnection,
-    Timeouts,
+    ValidationError,
 )
 from sqs_async._batching import VisibilityBatcher
 from sqs_async._config import MAX_VISIBILITY_TIMEOUT
+from sqs_async._fetcher import PARKED_VISIBILITY
 from sqs_async._leases import Lease, LeaseManager
 from sqs_async._transport.base import Response
 from sqs_async._transport.mock import MockTransport, RecordedCall, error_response
@@ -30,21 +30,9 @@ QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/q"
 SOON = 3.0
 
 
-def _connection(transport: MockTransport) -> SQSConnection:
-    return SQSConnection(
-        "testing",
-        "testing",
-        region="us-east-1",
-        endpoint_url="http://sqs.invalid",
-        transport=transport,
-        retry=RetryPolicy(max_attempts=1),
-        timeouts=Timeouts(read=0.5),
-    )
-
-
 @contextlib.asynccontextmanager
 async def _queue_of(fake: FakeSQS) -> AsyncIterator[Queue]:
-    async with _connection(fake.transport()) as conn:
+    async with fake_connection(fake.transport()) as conn:
         yield conn.queue(fake.url)
 
 
@@ -92,7 +80,7 @@ async def _leases(
     server: VisibilityServer, clock: Clock, visibility_timeout: int
 ) -> AsyncIterator[tuple[LeaseManager, list[Lease]]]:
     lost: list[Lease] = []
-    async with _connection(MockTransport(server)) as conn:
+    async with fake_connection(MockTransport(server)) as conn:
         batcher = VisibilityBatcher(conn.queue(QUEUE_URL))
         manager = LeaseManager(batcher, visibility_timeout, lost.append, clock=clock)
         task = asyncio.create_task(manager.run())
@@ -220,17 +208,6 @@ async def test_throttled_renewals_are_transient_and_retried(how: str) -> None:
 # -- the consumer over the fake ------------------------------------------------------------
 
 
-def _visibility_changes(fake: FakeSQS, transport: MockTransport) -> dict[str, list[int]]:
-    """Body -> the visibility timeouts set on it (these tests end long before a heartbeat)."""
-    changes: dict[str, list[int]] = {}
-    for call in transport.calls:
-        if call.operation == "ChangeMessageVisibilityBatch":
-            for entry in call.params["Entries"]:
-                body = fake.body_of(entry["ReceiptHandle"])
-                changes.setdefault(body, []).append(entry["VisibilityTimeout"])
-    return changes
-
-
 class Recorder(ConsumerHooks):
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
@@ -256,23 +233,23 @@ async def test_success_deletes_only_after_the_handler_and_failure_backs_off() ->
     fake.on_delete = lambda m: None if m.body in succeeded else early.append(m.body)
 
     async def handler(message: Message) -> None:
-        if message.get_body() in ("b3", "b7"):
+        first = message.attributes["ApproximateReceiveCount"] == "1"
+        if message.get_body() in ("b3", "b7") and first:
             raise RuntimeError("no")
         succeeded.add(message.get_body())
 
     hooks = Recorder()
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume(
-            handler, wait_time_seconds=0, stop_when_empty=True, retry_backoff=5, hooks=hooks
+            handler, wait_time_seconds=0, stop_when_empty=True, retry_backoff=1, hooks=hooks
         )
     assert early == []
-    assert sorted(m.body for m in fake.messages.values()) == ["b3", "b7"]
-    assert [len(fake.in_flight()), len(fake.visible())] == [2, 0]
-    assert _visibility_changes(fake, transport) == {"b3": [5], "b7": [5]}  # backoff after 1 receive
-    assert (stats.received, stats.handled, stats.failed, stats.deleted) == (10, 8, 2, 8)
+    assert fake.messages == {}  # stop_when_empty waited out the backoff of the two failures
+    assert visibility_changes(fake, transport) == {"b3": [1], "b7": [1]}  # backoff after 1 receive
+    assert (stats.received, stats.handled, stats.failed, stats.deleted) == (12, 10, 2, 10)
     assert sorted(b for kind, b in hooks.events if kind == "failed") == ["b3", "b7"]
-    assert len([e for e in hooks.events if e[0] == "deleted"]) == 8
+    assert len([e for e in hooks.events if e[0] == "deleted"]) == 10
 
 
 async def test_stop_releases_buffered_messages_before_waiting_for_running_handlers() -> None:
@@ -311,7 +288,7 @@ async def test_a_heartbeat_in_flight_at_shutdown_does_not_hide_released_messages
         await gate.wait()
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         consumer = conn.queue(fake.url).consumer(
             handler, concurrency=1, prefetch=10, wait_time_seconds=0, visibility_timeout=2
         )
@@ -334,7 +311,10 @@ async def test_a_heartbeat_in_flight_at_shutdown_does_not_hide_released_messages
     assert len(fake.visible()) == 9  # the nine released at shutdown stay visible
 
 
-async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone() -> None:
+async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sqs_async")
     fake = FakeSQS()
     fake.add("doomed")
     outcome: list[str] = []
@@ -367,6 +347,9 @@ async def test_a_lost_lease_cancels_its_handler_and_the_message_is_left_alone() 
     assert ("lease_lost", "doomed") in hooks.events
     assert fake.deleted == []
     assert message.visible_at == hidden_until  # neither deleted nor released
+    (record,) = [r for r in caplog.records if "lease lost" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert (record.message_id, record.queue) == (message.id, "fake")  # type: ignore[attr-defined]
 
 
 async def test_fifo_keeps_group_order_across_a_failure() -> None:
@@ -412,13 +395,13 @@ async def test_a_message_received_too_often_is_left_to_the_redrive_policy() -> N
         handled.append(message.get_body())
 
     transport = fake.transport()
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         stats = await conn.queue(fake.url).consume(
             handler, wait_time_seconds=0, stop_when_empty=True, max_receives=3, retry_backoff=1
         )
     assert handled == ["fine"]
     assert list(fake.messages) == [poison]  # not deleted
-    assert _visibility_changes(fake, transport) == {"poison": [32]}  # 1 s x 2^(6 - 1): backed off
+    assert visibility_changes(fake, transport) == {"poison": [32]}  # 1 s x 2^(6 - 1): backed off
     assert stats.handled == 1
 
 
@@ -503,7 +486,7 @@ async def test_the_stream_batches_concurrent_deletes_and_releases_on_exit() -> N
     fake.add(*(f"b{i}" for i in range(20)))
     transport = fake.transport()
     taken: list[Message] = []
-    async with _connection(transport) as conn:
+    async with fake_connection(transport) as conn:
         async with conn.queue(fake.url).messages(wait_time_seconds=0, prefetch=20) as stream:
             async for message in stream:
                 taken.append(message)
@@ -539,7 +522,7 @@ async def test_sequential_deletes_in_the_loop_are_sent_one_per_call() -> None:
     fake.add(*(f"b{i}" for i in range(5)))
     transport = fake.transport()
     async with (
-        _connection(transport) as conn,
+        fake_connection(transport) as conn,
         conn.queue(fake.url).messages(wait_time_seconds=0, stop_when_empty=True) as stream,
     ):
         async for message in stream:
@@ -547,3 +530,163 @@ async def test_sequential_deletes_in_the_loop_are_sent_one_per_call() -> None:
     deletes = [c for c in transport.calls if c.operation == "DeleteMessageBatch"]
     assert [len(c.params["Entries"]) for c in deletes] == [1] * 5
     assert fake.messages == {}
+
+
+# -- prompt stop: parked polls are abandoned -----------------------------------------------
+
+
+async def test_stop_abandons_a_parked_poll_which_asked_for_a_short_visibility() -> None:
+    fake = FakeSQS(visibility_timeout=60)  # empty: every long poll parks for its 20 s
+
+    async def handler(message: Message) -> None:
+        pass
+
+    transport = fake.transport()
+    before = set(asyncio.all_tasks())
+    async with fake_connection(transport) as conn:
+        consumer = conn.queue(fake.url).consumer(handler, wait_time_seconds=20, pollers=2)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: len(_calls(transport, "ReceiveMessage")) == 2, SOON)
+        consumer.stop()
+        async with asyncio.timeout(SOON):  # the polls' 20 s are not waited out
+            stats = await task
+    assert (stats.abandoned_polls, stats.pollers_alive) == (2, 0)
+    receives = _calls(transport, "ReceiveMessage")
+    assert [c.params["VisibilityTimeout"] for c in receives] == [PARKED_VISIBILITY] * 2
+    await _no_new_tasks(before)
+
+
+async def test_a_full_receive_asks_for_the_real_timeout_and_a_short_one_is_extended() -> None:
+    fake = FakeSQS(visibility_timeout=60)
+    fake.add(*(f"b{i}" for i in range(15)))  # one full receive, then a short one
+    seen: list[str] = []
+
+    async def handler(message: Message) -> None:
+        seen.append(message.get_body())
+
+    transport = fake.transport()
+    async with fake_connection(transport) as conn:
+        consumer = conn.queue(fake.url).consumer(
+            handler, wait_time_seconds=1, pollers=1, concurrency=1, prefetch=10
+        )
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: len(seen) == 15, SOON)
+        consumer.stop()
+        await task
+    receives = _calls(transport, "ReceiveMessage")
+    # first: may park (nothing known); then 10 came back: the next need not park; then 5
+    assert [c.params["VisibilityTimeout"] for c in receives[:3]] == [PARKED_VISIBILITY, 60, 5]
+    # What the short receives brought was extended to the real timeout, none of the rest.
+    extended = {
+        fake.body_of(entry["ReceiptHandle"])
+        for call in _calls(transport, "ChangeMessageVisibilityBatch")
+        for entry in call.params["Entries"]
+        if entry["VisibilityTimeout"] == 60
+    }
+    assert extended <= {f"b{i}" for i in range(10)}
+
+
+async def test_the_stream_hands_over_a_parked_receive_only_once_extended() -> None:
+    fake = FakeSQS(visibility_timeout=60)
+    fake.add("one")
+    transport = fake.transport()
+    async with (
+        fake_connection(transport) as conn,
+        conn.queue(fake.url).messages(wait_time_seconds=1, pollers=1) as stream,
+    ):
+        async for message in stream:
+            first = _calls(transport, "ReceiveMessage")[0]
+            assert first.params["VisibilityTimeout"] == PARKED_VISIBILITY
+            # extended before it was handed over: at least half the real timeout is left
+            assert (fake.messages[message.id or ""].visible_at - time.monotonic()) > 30
+            await message.delete()
+            break
+
+
+def _calls(transport: MockTransport, operation: str) -> list[RecordedCall]:
+    return [c for c in transport.calls if c.operation == operation]
+
+
+async def _no_new_tasks(before: set[asyncio.Task[Any]]) -> None:
+    await wait_for(lambda: not (set(asyncio.all_tasks()) - before - {asyncio.current_task()}), SOON)
+
+
+# -- the smallest lease (issue 14) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("lease", [0, -1, MAX_VISIBILITY_TIMEOUT + 1])
+async def test_a_lease_the_manager_cannot_keep_is_refused_before_any_io(lease: int) -> None:
+    fake = FakeSQS()
+    transport = fake.transport()
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with fake_connection(transport) as conn:
+        with pytest.raises(ValidationError, match="1 to 43200 seconds"):
+            await conn.queue(fake.url).consume(handler, visibility_timeout=lease)
+        with pytest.raises(ValidationError, match="1 to 43200 seconds"):
+            conn.queue(fake.url).consumer(handler, visibility_timeout=lease)
+    assert transport.calls == []
+
+
+async def test_a_queue_whose_own_timeout_is_zero_is_refused_before_any_receive() -> None:
+    fake = FakeSQS(visibility_timeout=0)
+    fake.add("one")
+    transport = fake.transport()
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with fake_connection(transport) as conn:
+        with pytest.raises(ValidationError, match="visibility_timeout is 0"):
+            await conn.queue(fake.url).consume(handler)
+    assert [c.operation for c in transport.calls] == ["GetQueueAttributes"]
+    assert fake.visible()  # nothing received
+
+
+async def test_a_failed_delete_is_logged_at_warning_with_the_message_and_queue(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="sqs_async")
+    fake = FakeSQS()
+    (sent,) = fake.add("one")
+    fake.fail["DeleteMessageBatch"].append(error_response(403, "AccessDenied"))
+
+    async def handler(message: Message) -> None:
+        pass
+
+    async with _queue_of(fake) as queue:
+        consumer = queue.consumer(handler, wait_time_seconds=0)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: any("delete" in r.getMessage() for r in caplog.records), SOON)
+        consumer.stop()
+        await task
+    (record,) = [r for r in caplog.records if "could not delete" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert (record.message_id, record.queue) == (sent, "fake")  # type: ignore[attr-defined]
+    assert list(fake.messages) == [sent]  # not deleted: it comes back (at least once)
+
+
+async def test_a_busy_queue_costs_no_visibility_call_for_the_prompt_stop() -> None:
+    fake = FakeSQS(visibility_timeout=30)
+    fake.add(*(f"b{i}" for i in range(500)))
+
+    async def handler(message: Message) -> None:
+        pass
+
+    transport = fake.transport()
+    async with fake_connection(transport) as conn:
+        consumer = conn.queue(fake.url).consumer(handler, concurrency=64, wait_time_seconds=20)
+        task = asyncio.create_task(consumer.run())
+        await wait_for(lambda: len(fake.deleted) == 500, 30.0)
+        consumer.stop()
+        stats = await task
+    receives = _calls(transport, "ReceiveMessage")
+    short = [c for c in receives if c.params["VisibilityTimeout"] == PARKED_VISIBILITY]
+    # Only a receive that may have parked asks for the short visibility: the first of each
+    # poller and those after a short answer (the queue running dry); once the queue is
+    # busy, receives come back full and the next ones ask for the real 30 s.
+    assert len(short) <= stats.pollers * 2
+    assert len(receives) >= 50
+    assert len(_calls(transport, "ChangeMessageVisibilityBatch")) <= len(short)
