@@ -3,9 +3,16 @@
 The server is moto's (``pip install "sqs_async[local]"``): it speaks both SQS protocols, long
 polling, visibility, FIFO and dead-letter queues, but checks no signature and little input, so
 any keys work (`TEST_ACCESS_KEY`/`TEST_SECRET_KEY`). ``mode="thread"`` (default) runs it inside
-this process: quick to start, for demos and scripts. ``mode="subprocess"`` runs
-``python -m moto.server`` in a child process, so moto's CPU work does not compete with the code
-under test for the GIL and a hung server can be killed; the pytest plugin uses it.
+this process: quick to start, for demos and scripts. ``mode="subprocess"`` runs it in a child
+process (``python -m sqs_async._local_server``), so moto's CPU work does not compete with the
+code under test for the GIL and a hung server can be killed; the pytest plugin uses it.
+
+In both modes moto's SQS backend is serialised (`sqs_async._local_server`): plain moto 5.2.5
+loses messages and splits FIFO groups under concurrent receives (docs/compatibility.md). In
+thread mode that applies to moto in the whole process while a server runs.
+
+From a shell, ``python -m sqs_async.local [--host H] [--port P] [--mode thread|subprocess]``
+serves until Ctrl-C or SIGTERM and prints its endpoint URL on its first line.
 
 Example::
 
@@ -41,6 +48,7 @@ Pytest fixtures (registered automatically when sqs_async is installed):
 from __future__ import annotations
 
 import abc
+import argparse
 import asyncio
 import contextlib
 import http.client
@@ -48,18 +56,18 @@ import importlib
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
-if TYPE_CHECKING:
-    pass
+from . import _local_server
 
 __all__ = [
     "TEST_ACCESS_KEY",
@@ -71,6 +79,7 @@ __all__ = [
     "QueueNameFactory",
     "ServerMode",
     "local_sqs",
+    "main",
 ]
 
 TEST_ACCESS_KEY = "testing"
@@ -86,6 +95,10 @@ ServerMode = Literal["thread", "subprocess"]
 """Where `LocalSQSServer` runs moto: in a thread of this process, or in a child process."""
 
 _INSTALL_HINT = 'moto is not installed: pip install "sqs_async[local]"'
+# Serialise moto's SQS backend (see sqs_async._local_server and docs/compatibility.md). Only the
+# tests that show what plain moto does under concurrent receives turn this off.
+_SAFE = True
+_SAFE_SERVER_MODULE = "sqs_async._local_server"
 _READY_TIMEOUT = 15.0  # seconds; moto is usually up in about 1 s (2 s on a loaded machine)
 _POLL_INTERVAL = 0.05
 _PROBE_TIMEOUT = 2.0  # one readiness request; moto's first SQS call loads lazily (~0.4 s)
@@ -121,7 +134,8 @@ class LocalSQSServer(_Server):
         host: Address to bind. Keep it a loopback address: the server has no authentication.
         port: Port to bind; ``0`` picks a free one.
         mode: ``"thread"`` runs moto inside this process (fast start, shares the GIL);
-            ``"subprocess"`` runs ``python -m moto.server`` in a child process.
+            ``"subprocess"`` runs it in a child process (``python -m sqs_async._local_server``,
+            moto's server with its SQS backend serialised).
         log_file: Subprocess mode only: file that receives moto's output (one line per
             request). Without it the output is discarded and a failed start reports no log.
 
@@ -157,6 +171,7 @@ class LocalSQSServer(_Server):
         self._process: subprocess.Popen[bytes] | None = None
         self._threaded: Any = None  # a moto.server.ThreadedMotoServer (moto is optional)
         self._log_filter: _DropRequestLog | None = None
+        self._installed = False  # this thread-mode server serialised moto's SQS backend
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -221,6 +236,7 @@ class LocalSQSServer(_Server):
             process, self._process = self._process, None
             threaded, self._threaded = self._threaded, None
             log_filter, self._log_filter = self._log_filter, None
+            installed, self._installed = self._installed, False
             try:
                 if process is not None:
                     _terminate(process)
@@ -229,6 +245,8 @@ class LocalSQSServer(_Server):
             finally:
                 if log_filter is not None:
                     logging.getLogger("werkzeug").removeFilter(log_filter)
+                if installed:
+                    _local_server.uninstall()
 
     def reset(self) -> None:
         """Forget every queue and message (moto's ``POST /moto-api/reset``, about 10 ms).
@@ -254,6 +272,9 @@ class LocalSQSServer(_Server):
         server = threaded_moto_server(
             ip_address=self._host, port=self._requested_port, verbose=False
         )
+        safe = _SAFE
+        if safe:
+            _local_server.install()
         log_filter = _DropRequestLog()
         logging.getLogger("werkzeug").addFilter(log_filter)
         port: int | None = None
@@ -264,8 +285,11 @@ class LocalSQSServer(_Server):
             logging.getLogger("werkzeug").removeFilter(log_filter)
             if port is not None:
                 _stop_threaded(server)
+            if safe:
+                _local_server.uninstall()
             raise
         self._threaded, self._log_filter, self._port = server, log_filter, port
+        self._installed = safe
 
     # -- subprocess mode ----------------------------------------------------------------------
 
@@ -290,8 +314,12 @@ class LocalSQSServer(_Server):
             return
 
     def _spawn(self, port: int) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "moto.server", "-H", self._host, "-p", str(port)]
+        module = _SAFE_SERVER_MODULE if _SAFE else "moto.server"
+        command = [sys.executable, "-m", module, "-H", self._host, "-p", str(port)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The child must import this very sqs_async, installed or not.
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         if self._log_file is None:
             return subprocess.Popen(
                 command,
@@ -587,3 +615,58 @@ class QueueNameFactory(Protocol):
 # The pytest plugin (fixtures ``sqs_server``, ``sqs_endpoint``, ``sqs_queue_name``,
 # ``sqs_connection``) lives in ``sqs_async._pytest_plugin``, registered as the ``pytest11``
 # entry point ``sqs_async``.
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sqs_async.local``: serve until Ctrl-C or SIGTERM; the endpoint URL is printed
+    (and flushed) on the first line of standard output, so a script can read it.
+
+    Returns:
+        The exit status: 0 after a clean stop, 1 if the server did not start.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m sqs_async.local",
+        description="Run a local SQS-compatible server (moto, made safe for concurrent receives).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to bind (default: a free one, printed)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["thread", "subprocess"],
+        default="thread",
+        help="run moto in this process or in a child process (default %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        server = LocalSQSServer(host=args.host, port=args.port, mode=args.mode)
+    except ValueError as exc:
+        parser.error(str(exc))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            server.start()
+        except (RuntimeError, ImportError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            print(server.endpoint_url, flush=True)
+            print("serving; Ctrl-C or SIGTERM stops", file=sys.stderr, flush=True)
+            while not stop.wait(_POLL_INTERVAL * 20):
+                pass  # a timed wait, so that the signal handler runs promptly
+        finally:
+            server.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
