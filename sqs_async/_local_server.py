@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -53,6 +54,7 @@ _READS = frozenset(
         "list_queue_tags",
         "list_dead_letter_source_queues",
         "is_message_valid_based_on_retention_period",
+        "iter_tagged_resources",
     }
 )
 
@@ -78,17 +80,17 @@ def install() -> None:
         if _installs > 1:
             return
         backend, queue = models.SQSBackend, models.Queue
-        for name, method in list(vars(backend).items()):
-            if name.startswith("_") or not callable(method):
-                continue
-            _originals[(backend, name)] = method
+        names = [n for n, m in vars(backend).items() if inspect.isfunction(m) and n[0] != "_"]
+        for name in [*names, "reset"]:  # reset (moto's /moto-api/reset) is inherited
+            method = getattr(backend, name)
+            _originals[(backend, name)] = vars(backend).get(name)
             if name == "receive_message":
                 wrapped: Any = _receive_in_attempts(method, models.unix_time_millis)
             else:
                 wrapped = _serialised(method, wakes=name not in _READS)
             setattr(backend, name, wrapped)
         # A message moved to a dead-letter queue during a receive must wake that queue's polls.
-        _originals[(queue, "add_message")] = queue.add_message
+        _originals[(queue, "add_message")] = vars(queue)["add_message"]
         queue.add_message = _waking(queue.add_message)
 
 
@@ -102,7 +104,10 @@ def uninstall() -> None:
         if _installs:
             return
         for (owner, name), method in _originals.items():
-            setattr(owner, name, method)
+            if method is None:
+                delattr(owner, name)  # it was inherited: let the base class's show again
+            else:
+                setattr(owner, name, method)
         _originals.clear()
 
 

@@ -29,27 +29,39 @@ DEADLINE = 30.0
 MODES = ["thread", "subprocess"]
 
 
-def start(mode: ServerMode, tmp_path: Path, *, safe: bool, monkeypatch: pytest.MonkeyPatch) -> Any:
+def serving(
+    mode: ServerMode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, safe: bool
+) -> Iterator[str]:
+    """Run our server (``safe``) or plain moto in ``mode``; yield its endpoint URL."""
     if not safe:
         assert not _local_server.installed(), "another thread-mode server patched moto"
         monkeypatch.setattr(local, "_SAFE", False)
     log_file = tmp_path / "moto.log" if mode == "subprocess" else None
-    return LocalSQSServer(mode=mode, log_file=log_file)
+    with LocalSQSServer(mode=mode, log_file=log_file) as server:
+        try:
+            yield server.endpoint_url
+        finally:
+            server.reset()  # in thread mode, moto's state is this process's: leave none behind
 
 
 @pytest.fixture(params=MODES)
 def ours(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    with start(request.param, tmp_path, safe=True, monkeypatch=monkeypatch) as server:
-        yield server.endpoint_url
+    yield from serving(request.param, tmp_path, monkeypatch, safe=True)
+
+
+@pytest.fixture(params=MODES)
+def plain(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    yield from serving(request.param, tmp_path, monkeypatch, safe=False)
 
 
 @pytest.fixture
-def ours_in_process(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+def ours_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Thread mode, where a test can see that a long poll is parked before it acts."""
-    with start("thread", tmp_path, safe=True, monkeypatch=monkeypatch) as server:
-        yield server.endpoint_url
+    yield from serving("thread", tmp_path, monkeypatch, safe=True)
 
 
 def wait_parked(count: int) -> None:
@@ -57,14 +69,6 @@ def wait_parked(count: int) -> None:
     while _local_server.parked() != count:
         assert time.monotonic() < deadline, f"{_local_server.parked()} polls parked, not {count}"
         time.sleep(0.01)
-
-
-@pytest.fixture(params=MODES)
-def plain(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    with start(request.param, tmp_path, safe=False, monkeypatch=monkeypatch) as server:
-        yield server.endpoint_url
 
 
 # -- the races ---------------------------------------------------------------------------------
@@ -213,11 +217,13 @@ def test_install_is_counted_and_uninstall_restores_moto() -> None:
     try:
         assert _local_server.installed()
         assert SQSBackend.__dict__["receive_message"] is not original[0]
+        assert "reset" in SQSBackend.__dict__  # serialised too
         _local_server.uninstall()
         assert _local_server.installed()  # one install is still in force
     finally:
         _local_server.uninstall()
     assert not _local_server.installed()
     assert (SQSBackend.__dict__["receive_message"], Queue.__dict__["add_message"]) == original
+    assert "reset" not in SQSBackend.__dict__  # inherited again, as before
     _local_server.uninstall()  # one too many: nothing happens
     assert not _local_server.installed()
