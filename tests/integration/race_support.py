@@ -151,13 +151,40 @@ def redrive_trial(
     second ``list.remove`` fails (HTTP 500) after that call had marked its fresh messages in
     flight, so they are delivered to no one until their visibility timeout ends.
     """
+    source, dlq = prepare_redrive(endpoint_url, due=due, fresh=fresh)
+    outcome = RedriveOutcome(fresh=fresh, due=due)
+    lock = threading.Lock()
+
+    def receive_once(_: int) -> None:
+        status, batch = _receive(endpoint_url, source, visibility=60)
+        with lock:
+            outcome.statuses.append(status)
+            outcome.delivered += [m["Body"] for m in batch]
+
+    _all_at_once(receivers, receive_once)
+    while True:  # whatever the concurrent round left visible
+        status, batch = _receive(endpoint_url, source, visibility=60)
+        outcome.statuses.append(status)
+        if status != 200 or not batch:
+            break
+        outcome.delivered += [m["Body"] for m in batch]
+    outcome.in_dlq = dead_letters(endpoint_url, dlq)
+    outcome.not_visible = int(
+        _attribute(endpoint_url, source, "ApproximateNumberOfMessagesNotVisible")
+    )
+    assert all(body.startswith("fresh-") for body in outcome.delivered), outcome.delivered
+    return outcome
+
+
+def prepare_redrive(endpoint_url: str, *, due: int, fresh: int) -> tuple[str, str]:
+    """A queue with ``maxReceiveCount`` 1 whose first ``due`` messages (``due-N``) were received
+    once and are visible again, ahead of ``fresh`` ones (``fresh-N``). Returns the URLs of the
+    queue and of its dead-letter queue."""
     tag = uuid.uuid4().hex[:8]
     dlq = _create_queue(endpoint_url, f"race-dlq-{tag}", {})
     dlq_arn = _attribute(endpoint_url, dlq, "QueueArn")
     policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "1"})
     source = _create_queue(endpoint_url, f"race-src-{tag}", {"RedrivePolicy": policy})
-    outcome = RedriveOutcome(fresh=fresh, due=due)
-
     # Receive the first ``due`` messages once, then make them visible again: each now has
     # ApproximateReceiveCount 1 = maxReceiveCount, so the next receive moves it to the DLQ.
     _send_all(endpoint_url, source, [{"MessageBody": f"due-{i}"} for i in range(due)])
@@ -175,28 +202,12 @@ def redrive_trial(
         _ok(endpoint_url, "ChangeMessageVisibilityBatch", {"QueueUrl": source, "Entries": entries})
     _send_all(endpoint_url, source, [{"MessageBody": f"fresh-{i}"} for i in range(fresh)])
     time.sleep(0.002)  # moto's visibility check is "now > visible_at" in whole milliseconds
+    return source, dlq
 
-    lock = threading.Lock()
 
-    def receive_once(_: int) -> None:
-        status, batch = _receive(endpoint_url, source, visibility=60)
-        with lock:
-            outcome.statuses.append(status)
-            outcome.delivered += [m["Body"] for m in batch]
-
-    _all_at_once(receivers, receive_once)
-    while True:  # whatever the concurrent round left visible
-        status, batch = _receive(endpoint_url, source, visibility=60)
-        outcome.statuses.append(status)
-        if status != 200 or not batch:
-            break
-        outcome.delivered += [m["Body"] for m in batch]
-    outcome.in_dlq = int(_attribute(endpoint_url, dlq, "ApproximateNumberOfMessages"))
-    outcome.not_visible = int(
-        _attribute(endpoint_url, source, "ApproximateNumberOfMessagesNotVisible")
-    )
-    assert all(body.startswith("fresh-") for body in outcome.delivered), outcome.delivered
-    return outcome
+def dead_letters(endpoint_url: str, dlq: str) -> int:
+    """How many messages the dead-letter queue holds."""
+    return int(_attribute(endpoint_url, dlq, "ApproximateNumberOfMessages"))
 
 
 @dataclass

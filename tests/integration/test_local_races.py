@@ -8,6 +8,7 @@ ours must never show it.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -15,10 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from race_support import fifo_trial, redrive_trial, sqs_call
+from race_support import dead_letters, fifo_trial, prepare_redrive, redrive_trial, sqs_call
 
-from sqs_async import _local_server, local
-from sqs_async.local import LocalSQSServer, ServerMode
+from sqs_async import SQSConnection, _local_server, local
+from sqs_async.local import (
+    TEST_ACCESS_KEY,
+    TEST_REGION,
+    TEST_SECRET_KEY,
+    LocalSQSServer,
+    ServerMode,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +122,27 @@ def test_ours_keeps_fifo_groups_whole_and_in_order(ours: str) -> None:
         assert outcome.violations() == []
         heads = {group for response in outcome.responses for group, _ in response}
         assert len(heads) == 15  # every group's head was delivered, to someone
+
+
+async def test_the_library_with_several_pollers_gets_everything(ours: str) -> None:
+    """End to end: sqs_async's own stream, several pollers, a redrive due."""
+    source, dlq = await asyncio.to_thread(prepare_redrive, ours, due=30, fresh=50)
+    seen: list[str] = []
+    async with SQSConnection(
+        TEST_ACCESS_KEY, TEST_SECRET_KEY, region=TEST_REGION, endpoint_url=ours
+    ) as conn:
+        queue = conn.queue(source)
+        async with (
+            asyncio.timeout(DEADLINE),
+            queue.messages(
+                wait_time_seconds=1, visibility_timeout=60, pollers=8, stop_when_empty=True
+            ) as stream,
+        ):
+            async for message in stream:
+                seen.append(message.get_body())
+                await message.delete()
+    assert sorted(seen) == sorted(f"fresh-{i}" for i in range(50))
+    assert await asyncio.to_thread(dead_letters, ours, dlq) == 30
 
 
 def test_trials_pass_sequentially_on_plain_moto_too(plain: str) -> None:
