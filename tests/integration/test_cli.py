@@ -357,7 +357,7 @@ def test_load_into_fifo_needs_a_group_id_before_sending(
     bodies.write_text("first\nsecond\nthird\n")
     refused = cli("load", target, str(bodies), "--raw", check=False)
     assert refused.returncode == 1
-    assert "line 1: no group id" in refused.stderr
+    assert "body 1 (line 1): no group id" in refused.stderr
     assert "--group-id" in refused.stderr
     assert cli("count", target, "--all").stdout == "0\n"
     assert (
