@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,52 @@ async def test_the_library_with_several_pollers_gets_everything(ours: str) -> No
                 await message.delete()
     assert sorted(seen) == sorted(f"fresh-{i}" for i in range(50))
     assert await asyncio.to_thread(dead_letters, ours, dlq) == 30
+
+
+async def stream_fifo(endpoint: str) -> dict[str, list[int]]:
+    """sqs_async's own stream with several pollers over 10 FIFO groups of 4 messages, each
+    deleted once seen; returns the positions seen per group, in the order seen."""
+    async with SQSConnection(
+        TEST_ACCESS_KEY, TEST_SECRET_KEY, region=TEST_REGION, endpoint_url=endpoint
+    ) as conn:
+        queue = await conn.create_queue(
+            f"stream-{uuid.uuid4().hex[:8]}.fifo",
+            attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+        )
+        for position in range(4):
+            for group in range(10):
+                await queue.write(f"{group}:{position}", group_id=f"g{group}")
+        order: dict[str, list[int]] = {}
+        async with (
+            asyncio.timeout(DEADLINE),
+            queue.messages(
+                wait_time_seconds=1, visibility_timeout=60, pollers=4, stop_when_empty=True
+            ) as stream,
+        ):
+            async for message in stream:
+                group, position = message.get_body().split(":")
+                order.setdefault(group, []).append(int(position))
+                await message.delete()
+    return order
+
+
+EVERY_GROUP_IN_ORDER = {str(group): [0, 1, 2, 3] for group in range(10)}
+
+
+async def test_the_library_with_several_pollers_keeps_fifo_order(ours: str) -> None:
+    assert await stream_fifo(ours) == EVERY_GROUP_IN_ORDER
+
+
+async def test_plain_moto_ends_the_library_fifo_stream_early(plain: str) -> None:
+    """Plain moto's long poll keeps the in-flight groups it copied when it started: a group
+    whose head is deleted meanwhile stays locked for that poll, which comes back empty, and
+    ``stop_when_empty`` ends the stream with messages left in the queue."""
+    orders = []
+    for _ in range(PLAIN_TRIALS):
+        orders.append(await stream_fifo(plain))
+        if orders[-1] != EVERY_GROUP_IN_ORDER:
+            break
+    assert orders[-1] != EVERY_GROUP_IN_ORDER
 
 
 def test_trials_pass_sequentially_on_plain_moto_too(plain: str) -> None:
