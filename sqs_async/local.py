@@ -63,10 +63,11 @@ import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol, Self
 
+from . import _local_process as _process
 from . import _local_server
 
 __all__ = [
@@ -102,9 +103,7 @@ _SAFE_SERVER_MODULE = "sqs_async._local_server"
 _READY_TIMEOUT = 15.0  # seconds; moto is usually up in about 1 s (2 s on a loaded machine)
 _POLL_INTERVAL = 0.05
 _PROBE_TIMEOUT = 2.0  # one readiness request; moto's first SQS call loads lazily (~0.4 s)
-_STOP_TIMEOUT = 5.0  # after SIGTERM, before SIGKILL
 _PORT_ATTEMPTS = 4  # the first spawn, then up to 3 retries when the free port was taken meanwhile
-_LOG_TAIL_BYTES = 4000
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
@@ -170,7 +169,7 @@ class LocalSQSServer(_Server):
         self._port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._threaded: Any = None  # a moto.server.ThreadedMotoServer (moto is optional)
-        self._log_filter: _DropRequestLog | None = None
+        self._log_filter: _process.DropRequestLog | None = None
         self._installed = False  # this thread-mode server serialised moto's SQS backend
         self._lock = threading.Lock()
 
@@ -202,7 +201,7 @@ class LocalSQSServer(_Server):
         Raises:
             RuntimeError: If the server was never started.
         """
-        return _endpoint_url(self._host, self.port)
+        return _process.endpoint_url(self._host, self.port)
 
     @property
     def mode(self) -> ServerMode:
@@ -239,9 +238,9 @@ class LocalSQSServer(_Server):
             installed, self._installed = self._installed, False
             try:
                 if process is not None:
-                    _terminate(process)
+                    _process.terminate(process)
                 if threaded is not None:
-                    _stop_threaded(threaded)
+                    _process.stop_threaded(threaded)
             finally:
                 if log_filter is not None:
                     logging.getLogger("werkzeug").removeFilter(log_filter)
@@ -254,7 +253,7 @@ class LocalSQSServer(_Server):
         Raises:
             RuntimeError: If the server did not answer 200.
         """
-        status = _post(self._host, self.port, "/moto-api/reset", b"", {}, timeout=10.0)[0]
+        status = _process.post(self._host, self.port, "/moto-api/reset", b"", {}, timeout=10.0)[0]
         if status != 200:
             raise RuntimeError(f"moto reset answered HTTP {status}")
 
@@ -268,23 +267,23 @@ class LocalSQSServer(_Server):
             raise ImportError(_INSTALL_HINT) from exc
         # moto binds inside its own thread and, if that fails, leaves start() waiting forever.
         # Binding here first turns a bad host or a busy port into an immediate error.
-        _check_bindable(self._host, self._requested_port)
+        _process.check_bindable(self._host, self._requested_port)
         server = threaded_moto_server(
             ip_address=self._host, port=self._requested_port, verbose=False
         )
         safe = _SAFE
         if safe:
             _local_server.install()
-        log_filter = _DropRequestLog()
+        log_filter = _process.DropRequestLog()
         logging.getLogger("werkzeug").addFilter(log_filter)
         port: int | None = None
         try:
-            port = _run_threaded(server, self._host, self._requested_port)
+            port = _process.run_threaded(server, self._host, self._requested_port, _READY_TIMEOUT)
             _wait_ready(self._host, port, process=None, log_file=None)
         except BaseException:
             logging.getLogger("werkzeug").removeFilter(log_filter)
             if port is not None:
-                _stop_threaded(server)
+                _process.stop_threaded(server)
             if safe:
                 _local_server.uninstall()
             raise
@@ -302,13 +301,13 @@ class LocalSQSServer(_Server):
             process = self._spawn(port)
             try:
                 _wait_ready(self._host, port, process=process, log_file=self._log_file)
-            except _ServerExited as exc:
-                _terminate(process)
+            except _process.ServerExited as exc:
+                _process.terminate(process)
                 if attempt < attempts and exc.port_in_use is not False:
                     continue  # another program took the free port before moto bound it
                 raise RuntimeError(str(exc)) from None
             except BaseException:
-                _terminate(process)
+                _process.terminate(process)
                 raise
             self._process, self._port = process, port
             return
@@ -434,45 +433,12 @@ async def local_sqs(
 # -- helpers ----------------------------------------------------------------------------------
 
 
-class _ServerExited(Exception):
-    """The server process ended before it became ready."""
-
-    def __init__(self, message: str, *, port_in_use: bool | None) -> None:
-        super().__init__(message)
-        self.port_in_use = port_in_use  # None: unknown (no log to tell)
-
-
-class _DropRequestLog(logging.Filter):
-    """Drops werkzeug's per-request INFO lines; warnings and errors still get through."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING
-
-
-def _endpoint_url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
 def _free_port(host: str) -> int:
     """A port that was free a moment ago (someone may take it before we bind it again)."""
-    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+    with socket.socket(_process.family(host), socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _check_bindable(host: str, port: int) -> None:
-    try:
-        with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
-            # As werkzeug does, so a port left in TIME_WAIT by an earlier server counts as free.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-    except OSError as exc:
-        raise RuntimeError(f"cannot bind {host}:{port}: {exc}") from exc
 
 
 def _list_queues_headers() -> dict[str, str]:
@@ -494,24 +460,11 @@ def _list_queues_headers() -> dict[str, str]:
     }
 
 
-def _post(
-    host: str, port: int, path: str, body: bytes, headers: Mapping[str, str], *, timeout: float
-) -> tuple[int, str]:
-    """POST with the stdlib; returns the status and the Content-Type's media type."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("POST", path, body=body, headers=dict(headers))
-        response = conn.getresponse()
-        response.read()
-        media_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
-        return response.status, media_type
-    finally:
-        conn.close()
-
-
 def _is_ready(host: str, port: int, timeout: float) -> bool:
     try:
-        status, media_type = _post(host, port, "/", b"{}", _list_queues_headers(), timeout=timeout)
+        status, media_type = _process.post(
+            host, port, "/", b"{}", _list_queues_headers(), timeout=timeout
+        )
     except (OSError, http.client.HTTPException):
         return False  # not listening yet, or closed the connection while starting
     return status == 200 and media_type == _JSON_CONTENT_TYPE
@@ -523,21 +476,22 @@ def _wait_ready(
     """Poll every 50 ms until the server answers ListQueues, for at most 15 s.
 
     Raises:
-        _ServerExited: If ``process`` exited first.
+        _process.ServerExited: If ``process`` exited first.
         RuntimeError: On the deadline.
     """
     deadline = time.monotonic() + _READY_TIMEOUT
     while True:
         if process is not None and process.poll() is not None:
-            tail = _log_tail(log_file)
+            tail = _process.log_tail(log_file)
             in_use = None if log_file is None else "in use" in tail.lower()
-            raise _ServerExited(
-                f"moto's server exited before it answered on {host}:{port}{_describe(tail)}",
+            why = _process.describe(tail)
+            raise _process.ServerExited(
+                f"moto's server exited before it answered on {host}:{port}{why}",
                 port_in_use=in_use,
             )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            log = _describe(_log_tail(log_file)) if process is not None else ""
+            log = _process.describe(_process.log_tail(log_file)) if process is not None else ""
             raise RuntimeError(
                 f"moto's server on {host}:{port} was not ready after {_READY_TIMEOUT:g} s{log}"
             )
@@ -545,58 +499,6 @@ def _wait_ready(
         if _is_ready(host, port, min(_PROBE_TIMEOUT, remaining)):
             return
         time.sleep(max(0.0, _POLL_INTERVAL - (time.monotonic() - started)))
-
-
-def _log_tail(log_file: Path | None) -> str:
-    if log_file is None:
-        return ""
-    try:
-        with log_file.open("rb") as log:
-            log.seek(0, os.SEEK_END)
-            log.seek(max(0, log.tell() - _LOG_TAIL_BYTES))
-            return log.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _describe(tail: str) -> str:
-    if not tail.strip():
-        return " (no log: pass log_file= to keep moto's output)"
-    return f"; the end of its log:\n{tail.rstrip()}"
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, wait up to 5 s, then SIGKILL. Only this one process is signalled."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait()
-
-
-def _run_threaded(server: Any, host: str, port: int) -> int:
-    """``ThreadedMotoServer.start()`` with a deadline; returns the port it bound.
-
-    moto binds in its serving thread and, should that fail, leaves ``start()`` waiting forever.
-    `_check_bindable` catches the usual causes first; this covers a port taken in between.
-    """
-    starter = threading.Thread(target=server.start, name="sqs_async-moto-start", daemon=True)
-    starter.start()
-    starter.join(_READY_TIMEOUT)
-    if starter.is_alive():
-        raise RuntimeError(f"moto's threaded server could not bind {host}:{port}")
-    return int(server.get_host_and_port()[1])
-
-
-def _stop_threaded(server: Any) -> None:
-    server.stop()
-    # ThreadedMotoServer.stop() shuts the serving loop down but leaves the listening socket
-    # open (moto 5.2.5), which would keep the port bound and leak a ResourceWarning.
-    wsgi_server = getattr(server, "_server", None)
-    if wsgi_server is not None:
-        wsgi_server.server_close()
 
 
 def _stop_quietly(server: LocalSQSServer) -> None:
