@@ -13,17 +13,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING
 
-from ._config import MAX_RECEIVE_MESSAGES, MAX_WAIT_TIME_SECONDS
+from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_WAIT_TIME_SECONDS
 from ._message import Message
-from .errors import DrainIncomplete, PartialBatchFailure, SQSError
+from ._records import Record, to_jsonl
+from .errors import DrainIncomplete, PartialBatchFailure, SQSError, ValidationError
 
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = ["clear", "dump", "load", "move", "save"]
+__all__ = ["LoadReport", "clear", "dump", "load", "load_records", "move", "save"]
 
 Progress = Callable[[int], None]
 
@@ -126,10 +128,16 @@ async def clear(queue: Queue, progress: Progress | None) -> int:
     return len(deleted)
 
 
-async def dump(queue: Queue, file_name: str, sep: str, progress: Progress | None) -> int:
-    """Write each body once to ``file_name``; delete nothing; release everything at the end."""
+async def dump(
+    queue: Queue, file_name: str, sep: str, progress: Progress | None, *, jsonl: bool = False
+) -> int:
+    """Write each body once to ``file_name``; delete nothing; release everything at the end.
+
+    With ``jsonl``, each message is a JSON Lines record (`sqs_async._records`) ended by a
+    newline, and ``sep`` is not used.
+    """
     held: dict[str, tuple[Message, float]] = {}  # message id -> (latest copy, hold deadline)
-    drain = _Drain(queue, DUMP_HOLD_SECONDS, job="dump")
+    drain = _Drain(queue, DUMP_HOLD_SECONDS, ["All"] if jsonl else None, job="dump")
     fp = await asyncio.to_thread(open, file_name, "w", encoding="utf-8", newline="")
     written = 0
     try:
@@ -139,10 +147,13 @@ async def dump(queue: Queue, file_name: str, sep: str, progress: Progress | None
             for message in batch:
                 key = message.id or message.receipt_handle or ""
                 if key not in held:
-                    texts.append(message.get_body_encoded())
+                    texts.append(to_jsonl(message) if jsonl else message.get_body_encoded())
                 held[key] = (message, deadline)  # a redelivered copy: keep its newer handle
             if texts:
-                chunk = "".join((sep if written + i else "") + text for i, text in enumerate(texts))
+                if jsonl:
+                    chunk = "".join(text + "\n" for text in texts)
+                else:
+                    chunk = "".join((sep if written + i else "") + t for i, t in enumerate(texts))
                 await asyncio.to_thread(fp.write, chunk)
                 written += len(texts)
                 drain.done = written
@@ -236,41 +247,156 @@ async def load(queue: Queue, fp: IO[str], sep: str, progress: Progress | None) -
     return sent
 
 
-async def move(source: Queue, destination: Queue, progress: Progress | None) -> int:
+def is_fifo(queue_name: str) -> bool:
+    """Whether a queue name (or URL) names a FIFO queue."""
+    return queue_name.rstrip("/").endswith(".fifo")
+
+
+# A message to write, its MessageGroupId and its MessageDeduplicationId.
+_Item = tuple[Message, str | None, str | None]
+
+
+@dataclass(slots=True)
+class _Written:
+    written: list[Message] = field(default_factory=list)
+    failed: list[tuple[Message, SQSError]] = field(default_factory=list)
+    attempted: int = 0
+
+
+async def _write_in_runs(
+    queue: Queue, items: Sequence[_Item], progress: Progress | None
+) -> _Written:
+    """Write ``items`` in order, one ``write_batch`` per run of at most 10 consecutive items
+    of one group (so FIFO order holds) and stop after the first run with a failure, so that
+    whatever follows a refused message is not written before it."""
+    out = _Written()
+    while out.attempted < len(items):
+        start = out.attempted
+        key = (items[start][1], items[start][2] is None)
+        end = start + 1
+        while (
+            end < len(items)
+            and end - start < MAX_BATCH_ENTRIES
+            and (items[end][1], items[end][2] is None) == key
+        ):
+            end += 1
+        run = items[start:end]
+        messages = [message for message, _, _ in run]
+        dedup = None if key[1] else [d for _, _, d in run if d is not None]
+        out.attempted = end
+        try:
+            result = await queue.write_batch(messages, group_id=key[0], deduplication_ids=dedup)
+        except ValidationError as exc:  # nothing of this run was sent
+            out.failed += [(message, exc) for message in messages]
+            break
+        out.written += [entry.message for entry in result.successful]
+        if progress is not None and result.successful:
+            progress(len(result.successful))
+        if result.failed:
+            out.failed += [(entry.message, entry.error) for entry in result.failed]
+            break
+    return out
+
+
+@dataclass(slots=True)
+class LoadReport:
+    """What `load_records` wrote; when it stopped early, what was refused and why."""
+
+    written: int = 0
+    failed: list[tuple[Record, SQSError]] = field(default_factory=list)
+    written_after_failure: list[Record] = field(default_factory=list)
+
+    @property
+    def resume(self) -> int | None:
+        """Entries of the file to skip to resume (those before the first refused one)."""
+        return min(record.index for record, _ in self.failed) if self.failed else None
+
+
+async def load_records(
+    queue: Queue,
+    records: Sequence[Record],
+    progress: Progress | None,
+    *,
+    group_id: str | None = None,
+) -> LoadReport:
+    """Send ``records`` in order; stop at the first batch with a refused message.
+
+    ``group_id`` is the MessageGroupId of records without one. Deduplication ids are sent
+    to FIFO queues only (standard queues refuse them).
+    """
+    fifo = is_fifo(queue.url)
+    items: list[_Item] = []
+    record_of: dict[int, Record] = {}
+    for record in records:
+        message = queue.message_class()
+        message.set_body_encoded(record.body)
+        message.message_attributes = dict(record.message_attributes)
+        record_of[id(message)] = record
+        dedup = record.deduplication_id if fifo else None
+        items.append((message, record.group_id or group_id, dedup))
+    result = await _write_in_runs(queue, items, progress)
+    report = LoadReport(written=len(result.written))
+    report.failed = [(record_of[id(message)], error) for message, error in result.failed]
+    if report.failed:
+        first = min(record.index for record, _ in report.failed)
+        report.written_after_failure = [
+            record_of[id(m)] for m in result.written if record_of[id(m)].index > first
+        ]
+    return report
+
+
+async def move(
+    source: Queue,
+    destination: Queue,
+    progress: Progress | None,
+    *,
+    group_id: str | None = None,
+) -> int:
     """Drain ``source`` into ``destination``; delete from ``source`` only what was written.
 
-    Messages keep their wire text and message attributes. A message the destination refuses
-    stays in ``source`` (it becomes visible again after the hold).
+    Messages keep their wire text, message attributes and MessageGroupId (``group_id`` for
+    those without one). Into a FIFO queue, each copy's MessageDeduplicationId is the source
+    message's id: a move retried within five minutes writes nothing twice, and an old
+    deduplication id cannot make the destination drop a copy silently. A message the
+    destination refuses stays in ``source`` (visible again at once), and so does every
+    message after it in the batch.
 
     Returns:
         How many messages were moved.
+
+    Raises:
+        PartialBatchFailure: The destination refused messages; ``failed`` pairs each
+            refused message's id in ``source`` with the service's error.
     """
+    fifo = is_fifo(destination.url)
     drain = _Drain(source, visibility_timeout=60, message_attributes=["All"], job="move")
     moved = 0
     while (batch := await drain.next_batch()) is not None:
-        copies = []
+        items: list[_Item] = []
+        original: dict[int, Message] = {}
         for message in batch:
             copy = destination.message_class()
             copy.set_body_encoded(message.get_body_encoded())
             copy.message_attributes = dict(message.message_attributes)
-            copies.append(copy)
-        result = await destination.write_batch(copies)
-        written = {id(entry.message) for entry in result.successful}
-        done = [m for m, c in zip(batch, copies, strict=True) if id(c) in written]
-        refused = [m for m, c in zip(batch, copies, strict=True) if id(c) not in written]
+            original[id(copy)] = message
+            group = message.attributes.get("MessageGroupId") or group_id
+            items.append((copy, group, message.id if fifo else None))
+        result = await _write_in_runs(destination, items, None)
+        done = [original[id(copy)] for copy in result.written]
         if done:
             await source.delete_message_batch(done)
             moved += len(done)
             drain.done = moved
             if progress is not None:
                 progress(len(done))
-        if refused:
-            await _release(source, refused)
+        if result.failed:
+            kept = [original[id(copy)] for copy, _, _ in items if original[id(copy)] not in done]
+            await _release(source, kept)
             raise PartialBatchFailure(
-                f"{len(refused)} messages were refused by {destination.name}; "
-                "they stay in the source queue",
+                f"{len(result.failed)} messages were refused by {destination.name}; "
+                f"{moved} were moved, the rest stay in {source.name}",
                 succeeded=[m.id or "" for m in done],
-                failed=[(e.message.id or "", e.error) for e in result.failed],
+                failed=[(original[id(copy)].id or "", error) for copy, error in result.failed],
                 operation="SendMessageBatch",
             )
     return moved

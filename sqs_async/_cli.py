@@ -2,8 +2,9 @@
 
 Layer: the very top; a thin shell over the public API. Global options and environment
 variables follow the AWS CLI (``--endpoint-url``/``AWS_ENDPOINT_URL_SQS``,
-``--region``/``AWS_REGION``, ``--profile``/``AWS_PROFILE``). Exit codes: 0 success, 1 an
-error (one line on stderr), 2 bad usage, 130 interrupted.
+``--region``/``AWS_REGION``, ``--profile``/``AWS_PROFILE``), and as there they go before or
+after the command (`global_options` is the parent parser of every command). Exit codes: 0
+success, 1 an error (one line on stderr), 2 bad usage, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from . import _bulk
+from . import _bulk, _records
 from ._connection import SQSConnection
 from ._message import Message
 from ._queue import Queue
-from .errors import QueueDoesNotExist, QueueNotEmpty, SQSError
+from .errors import PartialBatchFailure, QueueDoesNotExist, QueueNotEmpty, SQSError
 
 __all__ = ["main"]
 
@@ -61,7 +62,22 @@ class Progress:
 
 
 class CLIError(Exception):
-    """An error to print as one line on stderr."""
+    """An error to print as one line on stderr (and, with ``--output json``, as a JSON object
+    on stdout together with ``data``)."""
+
+    def __init__(self, message: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.data = data or {}
+
+
+def _why(error: SQSError) -> dict[str, Any]:
+    """The service's code and message of an error (code ``None`` for client-side ones)."""
+    return {"code": error.code, "message": error.message or str(error)}
+
+
+def _why_text(error: SQSError) -> str:
+    why = _why(error)
+    return f"{why['code']}: {why['message']}" if why["code"] else why["message"]
 
 
 def _attribute(text: str) -> tuple[str, str]:
@@ -71,25 +87,72 @@ def _attribute(text: str) -> tuple[str, str]:
     return key, value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=PROG, description="Amazon SQS from the shell.")
-    parser.add_argument("--endpoint-url", help="SQS endpoint (env AWS_ENDPOINT_URL_SQS)")
-    parser.add_argument("--region", help="AWS region (env AWS_REGION / AWS_DEFAULT_REGION)")
-    parser.add_argument("--profile", help="named AWS profile (env AWS_PROFILE)")
-    parser.add_argument("--output", choices=("text", "json"), default="text")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+_GLOBAL_DEFAULTS: dict[str, Any] = {
+    "endpoint_url": None,
+    "region": None,
+    "profile": None,
+    "output": "text",
+}
 
-    p = sub.add_parser("queues", help="list queues")
+
+def global_options() -> argparse.ArgumentParser:
+    """The options every command takes, before or after the command (as in the AWS CLI).
+
+    Give it as a parent to each command's parser: ``sub.add_parser(..., parents=[
+    global_options()])``. Its defaults are ``SUPPRESS``, so an option given before the
+    command is not overwritten by a command that does not repeat it; the real defaults are
+    set once, on the top-level parser. Given both before and after, the one after wins.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("global options")
+    group.add_argument(
+        "--endpoint-url",
+        default=argparse.SUPPRESS,
+        help="SQS endpoint (env AWS_ENDPOINT_URL_SQS)",
+    )
+    group.add_argument(
+        "--region",
+        default=argparse.SUPPRESS,
+        help="AWS region (env AWS_DEFAULT_REGION, profile, then AWS_REGION)",
+    )
+    group.add_argument(
+        "--profile", default=argparse.SUPPRESS, help="named AWS profile (env AWS_PROFILE)"
+    )
+    group.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default=argparse.SUPPRESS,
+        help="text (default) or json",
+    )
+    return options
+
+
+def _skip(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Amazon SQS from the shell.", parents=[global_options()]
+    )
+    parser.set_defaults(**_GLOBAL_DEFAULTS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    g = [global_options()]  # every command takes the global options too
+
+    p = sub.add_parser("queues", help="list queues", parents=g)
     p.add_argument("--prefix", default="")
-    p = sub.add_parser("create", help="create a queue")
+    p = sub.add_parser("create", help="create a queue", parents=g)
     p.add_argument("name")
     p.add_argument("--visibility-timeout", type=int)
     p.add_argument("--fifo", action="store_true", help="FIFO queue (adds .fifo to the name)")
     p.add_argument("--attribute", type=_attribute, action="append", default=[], metavar="K=V")
-    p = sub.add_parser("delete", help="delete a queue (refuses a non-empty one)")
+    p = sub.add_parser("delete", help="delete a queue (refuses a non-empty one)", parents=g)
     p.add_argument("name")
     p.add_argument("--force", action="store_true", help="delete even if it holds messages")
-    p = sub.add_parser("send", help="send a message (BODY, or - for stdin)")
+    p = sub.add_parser("send", help="send a message (BODY, or - for stdin)", parents=g)
     p.add_argument("name")
     p.add_argument("body", nargs="?", default="-")
     p.add_argument("--lines", action="store_true", help="send each input line as a message")
@@ -97,41 +160,49 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--group-id")
     p.add_argument("--deduplication-id")
     p.add_argument("--delay", type=int)
-    p = sub.add_parser("receive", help="receive messages")
+    p = sub.add_parser("receive", help="receive messages", parents=g)
     p.add_argument("name")
     p.add_argument("-n", "--number", type=int, default=1)
     p.add_argument("--wait", type=int, default=0, help="long-poll seconds (0-20)")
     p.add_argument("--visibility-timeout", type=int)
     p.add_argument("--delete", action="store_true", help="delete what was received")
-    p = sub.add_parser("tail", help="follow a queue, like tail -f")
+    p = sub.add_parser("tail", help="follow a queue, like tail -f", parents=g)
     p.add_argument("name")
     p.add_argument("--delete", action="store_true", help="delete each message once printed")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.add_argument("--max-messages", type=int, help="exit after this many messages")
     p.add_argument("--visibility-timeout", type=int, default=30)
     p.add_argument("--wait", type=int, default=20)
-    p = sub.add_parser("count", help="approximate number of messages")
+    p = sub.add_parser("count", help="approximate number of messages", parents=g)
     p.add_argument("name")
     p.add_argument("--all", action="store_true", help="include in-flight and delayed")
     for command, text in (("purge", "PurgeQueue"), ("clear", "delete every message, counting")):
-        p = sub.add_parser(command, help=text)
+        p = sub.add_parser(command, help=text, parents=g)
         p.add_argument("name")
-    for command, text in (("dump", "write bodies to FILE"), ("load", "send bodies from FILE")):
-        p = sub.add_parser(command, help=text)
+    for name, text in (
+        ("dump", "write every message to FILE (JSON Lines)"),
+        ("load", "send the messages of FILE (JSON Lines)"),
+    ):
+        p = sub.add_parser(name, help=text, parents=g)
         p.add_argument("name")
         p.add_argument("file")
-        p.add_argument("--sep", default="\n", help="separator between bodies (default newline)")
-    p = sub.add_parser("move", help="drain SRC into DST, deleting only what was written")
+        p.add_argument("--raw", action="store_true", help="bodies only, --sep between them")
+        p.add_argument("--sep", help="separator of --raw bodies (default newline; implies --raw)")
+    p.add_argument("--group-id", help="MessageGroupId of messages without one (FIFO)")
+    p.add_argument(
+        "--skip", type=_skip, default=0, metavar="N", help="skip the first N entries of FILE"
+    )
+    p = sub.add_parser("move", help="drain SRC into DST, deleting only what was written", parents=g)
     p.add_argument("source")
     p.add_argument("destination")
-    p = sub.add_parser("demo", help="run the tutorial against an embedded local SQS server")
-    p.add_argument("--endpoint-url", dest="demo_endpoint_url", help="use this server instead")
+    p.add_argument("--group-id", help="MessageGroupId of messages without one (FIFO)")
+    sub.add_parser("demo", help="run the tutorial against an embedded local SQS server", parents=g)
     sub.add_parser(
         "bench",
         help="run the benchmarks (from a source checkout); options go to python -m benchmarks",
         add_help=False,
     )
-    _add_worker_command(sub)
+    _add_worker_command(sub, g)
     return parser
 
 
@@ -315,27 +386,65 @@ class App:
         queue = await self.queue(conn, self.args.name)
         progress = self.progress(f"dump {queue.name}")
         try:
-            count = await queue.dump(self.args.file, self.args.sep, progress=progress)
+            if self.args.raw:
+                count = await queue.dump(self.args.file, self.args.sep, progress=progress)
+            else:
+                count = await _bulk.dump(queue, self.args.file, "\n", progress, jsonl=True)
         finally:
             progress.close()
         self.emit(f"wrote {count} messages to {self.args.file}", {"written": count})
 
     async def cmd_load(self, conn: SQSConnection) -> None:
+        records: list[_records.Record] = self.args.records  # read and checked by _prepare
         queue = await self.queue(conn, self.args.name)
         progress = self.progress(f"load {queue.name}")
         try:
-            with open(self.args.file, encoding="utf-8", newline="") as fp:  # noqa: ASYNC230
-                count = await queue.load_from_file(fp, self.args.sep, progress=progress)
+            report = await _bulk.load_records(queue, records, progress, group_id=self.args.group_id)
         finally:
             progress.close()
-        self.emit(f"sent {count} messages", {"sent": count})
+        if report.resume is None:
+            self.emit(f"sent {report.written} messages", {"sent": report.written})
+            return
+        for record, error in report.failed:
+            self.err.write(f"{PROG}: {record.where()}: not sent: {_why_text(error)}\n")
+        first = min((record for record, _ in report.failed), key=lambda r: r.index)
+        message = (
+            f"load stopped at {first.where()}: {report.written} messages were sent; "
+            f"resume with --skip {report.resume}"
+        )
+        if report.written_after_failure:
+            sent_after = ", ".join(r.where() for r in report.written_after_failure)
+            message += f" (already sent after it, and so sent again on resume: {sent_after})"
+        raise CLIError(
+            message,
+            {
+                "sent": report.written,
+                "resume_skip": report.resume,
+                "failed": [
+                    {"index": r.index, "line": r.line, **_why(error)} for r, error in report.failed
+                ],
+                "sent_after_failure": [r.index for r in report.written_after_failure],
+            },
+        )
 
     async def cmd_move(self, conn: SQSConnection) -> None:
         source = await self.queue(conn, self.args.source)
         destination = await self.queue(conn, self.args.destination)
+        if source.url == destination.url:
+            raise CLIError(f"{self.args.source} and {self.args.destination} are the same queue")
         progress = self.progress(f"move {source.name} -> {destination.name}")
         try:
-            count = await _bulk.move(source, destination, progress)
+            count = await _bulk.move(source, destination, progress, group_id=self.args.group_id)
+        except PartialBatchFailure as exc:
+            for message_id, error in exc.failed:
+                self.err.write(f"{PROG}: message {message_id}: not moved: {_why_text(error)}\n")
+            raise CLIError(
+                exc.message,
+                {
+                    "moved": len(exc.succeeded),
+                    "failed": [{"id": i, **_why(error)} for i, error in exc.failed],
+                },
+            ) from exc
         finally:
             progress.close()
         self.emit(f"moved {count} messages", {"moved": count})
@@ -344,7 +453,7 @@ class App:
 def _run_demo(args: argparse.Namespace) -> int:
     from . import _demo
 
-    endpoint = args.demo_endpoint_url or args.endpoint_url
+    endpoint = args.endpoint_url
     return _demo.main(["--endpoint-url", endpoint] if endpoint else [])
 
 
@@ -357,10 +466,36 @@ def _run_bench(rest: Sequence[str]) -> int:
     return subprocess.call([sys.executable, "-m", "benchmarks", *rest], cwd=root)
 
 
-def _check_files(args: argparse.Namespace) -> None:
-    """Fail before any network I/O when an input file is missing."""
-    if args.command == "load" and not Path(args.file).is_file():
+def _prepare(args: argparse.Namespace) -> None:
+    """Check what can be checked before any network I/O: files, formats, FIFO groups, and
+    that ``move`` has two different queues."""
+    if args.command in ("dump", "load"):
+        args.raw = args.raw or args.sep is not None
+        args.sep = "\n" if args.sep is None else args.sep
+        if not args.sep:
+            raise CLIError("--sep must not be empty")
+    if args.command == "move" and args.source.rstrip("/") == args.destination.rstrip("/"):
+        raise CLIError(f"{args.source} is both the source and the destination")
+    if args.command != "load":
+        return
+    if not Path(args.file).is_file():
         raise CLIError(f"no such file: {args.file}")
+    with open(args.file, encoding="utf-8", newline="") as fp:
+        text = fp.read()
+    try:
+        records = _records.parse_raw(text, args.sep) if args.raw else _records.parse_jsonl(text)
+    except ValueError as exc:
+        hint = " (a file of bare bodies? use --raw)" if not args.raw else ""
+        raise CLIError(f"{args.file}: {exc}{hint}") from None
+    records = [record for record in records if record.index >= args.skip]
+    if _bulk.is_fifo(args.name) and not args.group_id:
+        for record in records:
+            if record.group_id is None:
+                raise CLIError(
+                    f"{args.file}, {record.where()}: no group id, and {args.name} is a FIFO "
+                    "queue: give --group-id G (for the messages without one)"
+                )
+    args.records = records
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -381,23 +516,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ._worker import main as run_worker
 
             return run_worker(args)
-        _check_files(args)
+        _prepare(args)
         return asyncio.run(App(args, out, err).run())
     except KeyboardInterrupt:
         err.write(f"{PROG}: interrupted\n")
         return 130
     except QueueDoesNotExist as exc:
-        err.write(f"{PROG}: error: the queue does not exist ({exc.message or exc.code})\n")
-        return 1
-    except (CLIError, SQSError, OSError) as exc:
-        err.write(f"{PROG}: error: {exc}\n")
-        return 1
+        text = f"the queue does not exist ({exc.message or exc.code})"
+        return _fail(args, out, err, text, {"error": _why(exc)})
+    except SQSError as exc:
+        return _fail(args, out, err, str(exc), {"error": _why(exc)})
+    except CLIError as exc:
+        return _fail(args, out, err, str(exc), {"error": {"message": str(exc)}, **exc.data})
+    except OSError as exc:
+        return _fail(args, out, err, str(exc), {"error": {"message": str(exc)}})
 
 
-def _add_worker_command(sub: Any) -> None:
+def _fail(
+    args: argparse.Namespace, out: IO[str], err: IO[str], text: str, data: dict[str, Any]
+) -> int:
+    """One line on stderr; with ``--output json``, the same as a JSON object on stdout."""
+    if args.output == "json":
+        out.write(json.dumps(data, ensure_ascii=False) + "\n")
+    err.write(f"{PROG}: error: {text}\n")
+    return 1
+
+
+def _add_worker_command(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     """``sqs-async worker MODULE:FUNCTION --queue NAME``: parsed here, run by ``_worker``."""
     p = sub.add_parser(
         "worker",
+        parents=parents,
         help="run a handler on every message of a queue (processes, signals, metrics)",
         description="Consume a queue with MODULE:FUNCTION (async or plain, imported with the "
         "current directory on sys.path). SIGTERM/SIGINT drain and exit 0; a second one "

@@ -3,9 +3,16 @@
 The server is moto's (``pip install "sqs_async[local]"``): it speaks both SQS protocols, long
 polling, visibility, FIFO and dead-letter queues, but checks no signature and little input, so
 any keys work (`TEST_ACCESS_KEY`/`TEST_SECRET_KEY`). ``mode="thread"`` (default) runs it inside
-this process: quick to start, for demos and scripts. ``mode="subprocess"`` runs
-``python -m moto.server`` in a child process, so moto's CPU work does not compete with the code
-under test for the GIL and a hung server can be killed; the pytest plugin uses it.
+this process: quick to start, for demos and scripts. ``mode="subprocess"`` runs it in a child
+process (``python -m sqs_async._local_server``), so moto's CPU work does not compete with the
+code under test for the GIL and a hung server can be killed; the pytest plugin uses it.
+
+In both modes moto's SQS backend is serialised (`sqs_async._local_server`): plain moto 5.2.5
+loses messages and splits FIFO groups under concurrent receives (docs/compatibility.md). In
+thread mode that applies to moto in the whole process while a server runs.
+
+From a shell, ``python -m sqs_async.local [--host H] [--port P] [--mode thread|subprocess]``
+serves until Ctrl-C or SIGTERM and prints its endpoint URL on its first line.
 
 Example::
 
@@ -41,6 +48,7 @@ Pytest fixtures (registered automatically when sqs_async is installed):
 from __future__ import annotations
 
 import abc
+import argparse
 import asyncio
 import contextlib
 import http.client
@@ -48,18 +56,19 @@ import importlib
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
-if TYPE_CHECKING:
-    pass
+from . import _local_process as _process
+from . import _local_server
 
 __all__ = [
     "TEST_ACCESS_KEY",
@@ -71,6 +80,7 @@ __all__ = [
     "QueueNameFactory",
     "ServerMode",
     "local_sqs",
+    "main",
 ]
 
 TEST_ACCESS_KEY = "testing"
@@ -86,12 +96,14 @@ ServerMode = Literal["thread", "subprocess"]
 """Where `LocalSQSServer` runs moto: in a thread of this process, or in a child process."""
 
 _INSTALL_HINT = 'moto is not installed: pip install "sqs_async[local]"'
+# Serialise moto's SQS backend (see sqs_async._local_server and docs/compatibility.md). Only the
+# tests that show what plain moto does under concurrent receives turn this off.
+_SAFE = True
+_SAFE_SERVER_MODULE = "sqs_async._local_server"
 _READY_TIMEOUT = 15.0  # seconds; moto is usually up in about 1 s (2 s on a loaded machine)
 _POLL_INTERVAL = 0.05
 _PROBE_TIMEOUT = 2.0  # one readiness request; moto's first SQS call loads lazily (~0.4 s)
-_STOP_TIMEOUT = 5.0  # after SIGTERM, before SIGKILL
 _PORT_ATTEMPTS = 4  # the first spawn, then up to 3 retries when the free port was taken meanwhile
-_LOG_TAIL_BYTES = 4000
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 
 
@@ -121,7 +133,8 @@ class LocalSQSServer(_Server):
         host: Address to bind. Keep it a loopback address: the server has no authentication.
         port: Port to bind; ``0`` picks a free one.
         mode: ``"thread"`` runs moto inside this process (fast start, shares the GIL);
-            ``"subprocess"`` runs ``python -m moto.server`` in a child process.
+            ``"subprocess"`` runs it in a child process (``python -m sqs_async._local_server``,
+            moto's server with its SQS backend serialised).
         log_file: Subprocess mode only: file that receives moto's output (one line per
             request). Without it the output is discarded and a failed start reports no log.
 
@@ -156,7 +169,8 @@ class LocalSQSServer(_Server):
         self._port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._threaded: Any = None  # a moto.server.ThreadedMotoServer (moto is optional)
-        self._log_filter: _DropRequestLog | None = None
+        self._log_filter: _process.DropRequestLog | None = None
+        self._installed = False  # this thread-mode server serialised moto's SQS backend
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -187,7 +201,7 @@ class LocalSQSServer(_Server):
         Raises:
             RuntimeError: If the server was never started.
         """
-        return _endpoint_url(self._host, self.port)
+        return _process.endpoint_url(self._host, self.port)
 
     @property
     def mode(self) -> ServerMode:
@@ -221,14 +235,17 @@ class LocalSQSServer(_Server):
             process, self._process = self._process, None
             threaded, self._threaded = self._threaded, None
             log_filter, self._log_filter = self._log_filter, None
+            installed, self._installed = self._installed, False
             try:
                 if process is not None:
-                    _terminate(process)
+                    _process.terminate(process)
                 if threaded is not None:
-                    _stop_threaded(threaded)
+                    _process.stop_threaded(threaded)
             finally:
                 if log_filter is not None:
                     logging.getLogger("werkzeug").removeFilter(log_filter)
+                if installed:
+                    _local_server.uninstall()
 
     def reset(self) -> None:
         """Forget every queue and message (moto's ``POST /moto-api/reset``, about 10 ms).
@@ -236,7 +253,7 @@ class LocalSQSServer(_Server):
         Raises:
             RuntimeError: If the server did not answer 200.
         """
-        status = _post(self._host, self.port, "/moto-api/reset", b"", {}, timeout=10.0)[0]
+        status = _process.post(self._host, self.port, "/moto-api/reset", b"", {}, timeout=10.0)[0]
         if status != 200:
             raise RuntimeError(f"moto reset answered HTTP {status}")
 
@@ -250,22 +267,28 @@ class LocalSQSServer(_Server):
             raise ImportError(_INSTALL_HINT) from exc
         # moto binds inside its own thread and, if that fails, leaves start() waiting forever.
         # Binding here first turns a bad host or a busy port into an immediate error.
-        _check_bindable(self._host, self._requested_port)
+        _process.check_bindable(self._host, self._requested_port)
         server = threaded_moto_server(
             ip_address=self._host, port=self._requested_port, verbose=False
         )
-        log_filter = _DropRequestLog()
+        safe = _SAFE
+        if safe:
+            _local_server.install()
+        log_filter = _process.DropRequestLog()
         logging.getLogger("werkzeug").addFilter(log_filter)
         port: int | None = None
         try:
-            port = _run_threaded(server, self._host, self._requested_port)
+            port = _process.run_threaded(server, self._host, self._requested_port, _READY_TIMEOUT)
             _wait_ready(self._host, port, process=None, log_file=None)
         except BaseException:
             logging.getLogger("werkzeug").removeFilter(log_filter)
             if port is not None:
-                _stop_threaded(server)
+                _process.stop_threaded(server)
+            if safe:
+                _local_server.uninstall()
             raise
         self._threaded, self._log_filter, self._port = server, log_filter, port
+        self._installed = safe
 
     # -- subprocess mode ----------------------------------------------------------------------
 
@@ -278,20 +301,24 @@ class LocalSQSServer(_Server):
             process = self._spawn(port)
             try:
                 _wait_ready(self._host, port, process=process, log_file=self._log_file)
-            except _ServerExited as exc:
-                _terminate(process)
+            except _process.ServerExited as exc:
+                _process.terminate(process)
                 if attempt < attempts and exc.port_in_use is not False:
                     continue  # another program took the free port before moto bound it
                 raise RuntimeError(str(exc)) from None
             except BaseException:
-                _terminate(process)
+                _process.terminate(process)
                 raise
             self._process, self._port = process, port
             return
 
     def _spawn(self, port: int) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "moto.server", "-H", self._host, "-p", str(port)]
+        module = _SAFE_SERVER_MODULE if _SAFE else "moto.server"
+        command = [sys.executable, "-m", module, "-H", self._host, "-p", str(port)]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The child must import this very sqs_async, installed or not.
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         if self._log_file is None:
             return subprocess.Popen(
                 command,
@@ -406,45 +433,12 @@ async def local_sqs(
 # -- helpers ----------------------------------------------------------------------------------
 
 
-class _ServerExited(Exception):
-    """The server process ended before it became ready."""
-
-    def __init__(self, message: str, *, port_in_use: bool | None) -> None:
-        super().__init__(message)
-        self.port_in_use = port_in_use  # None: unknown (no log to tell)
-
-
-class _DropRequestLog(logging.Filter):
-    """Drops werkzeug's per-request INFO lines; warnings and errors still get through."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.WARNING
-
-
-def _endpoint_url(host: str, port: int) -> str:
-    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
-
-
 def _free_port(host: str) -> int:
     """A port that was free a moment ago (someone may take it before we bind it again)."""
-    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+    with socket.socket(_process.family(host), socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _check_bindable(host: str, port: int) -> None:
-    try:
-        with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
-            # As werkzeug does, so a port left in TIME_WAIT by an earlier server counts as free.
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-    except OSError as exc:
-        raise RuntimeError(f"cannot bind {host}:{port}: {exc}") from exc
 
 
 def _list_queues_headers() -> dict[str, str]:
@@ -466,24 +460,11 @@ def _list_queues_headers() -> dict[str, str]:
     }
 
 
-def _post(
-    host: str, port: int, path: str, body: bytes, headers: Mapping[str, str], *, timeout: float
-) -> tuple[int, str]:
-    """POST with the stdlib; returns the status and the Content-Type's media type."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("POST", path, body=body, headers=dict(headers))
-        response = conn.getresponse()
-        response.read()
-        media_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
-        return response.status, media_type
-    finally:
-        conn.close()
-
-
 def _is_ready(host: str, port: int, timeout: float) -> bool:
     try:
-        status, media_type = _post(host, port, "/", b"{}", _list_queues_headers(), timeout=timeout)
+        status, media_type = _process.post(
+            host, port, "/", b"{}", _list_queues_headers(), timeout=timeout
+        )
     except (OSError, http.client.HTTPException):
         return False  # not listening yet, or closed the connection while starting
     return status == 200 and media_type == _JSON_CONTENT_TYPE
@@ -495,21 +476,22 @@ def _wait_ready(
     """Poll every 50 ms until the server answers ListQueues, for at most 15 s.
 
     Raises:
-        _ServerExited: If ``process`` exited first.
+        _process.ServerExited: If ``process`` exited first.
         RuntimeError: On the deadline.
     """
     deadline = time.monotonic() + _READY_TIMEOUT
     while True:
         if process is not None and process.poll() is not None:
-            tail = _log_tail(log_file)
+            tail = _process.log_tail(log_file)
             in_use = None if log_file is None else "in use" in tail.lower()
-            raise _ServerExited(
-                f"moto's server exited before it answered on {host}:{port}{_describe(tail)}",
+            why = _process.describe(tail)
+            raise _process.ServerExited(
+                f"moto's server exited before it answered on {host}:{port}{why}",
                 port_in_use=in_use,
             )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            log = _describe(_log_tail(log_file)) if process is not None else ""
+            log = _process.describe(_process.log_tail(log_file)) if process is not None else ""
             raise RuntimeError(
                 f"moto's server on {host}:{port} was not ready after {_READY_TIMEOUT:g} s{log}"
             )
@@ -517,58 +499,6 @@ def _wait_ready(
         if _is_ready(host, port, min(_PROBE_TIMEOUT, remaining)):
             return
         time.sleep(max(0.0, _POLL_INTERVAL - (time.monotonic() - started)))
-
-
-def _log_tail(log_file: Path | None) -> str:
-    if log_file is None:
-        return ""
-    try:
-        with log_file.open("rb") as log:
-            log.seek(0, os.SEEK_END)
-            log.seek(max(0, log.tell() - _LOG_TAIL_BYTES))
-            return log.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-
-
-def _describe(tail: str) -> str:
-    if not tail.strip():
-        return " (no log: pass log_file= to keep moto's output)"
-    return f"; the end of its log:\n{tail.rstrip()}"
-
-
-def _terminate(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, wait up to 5 s, then SIGKILL. Only this one process is signalled."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(_STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    process.wait()
-
-
-def _run_threaded(server: Any, host: str, port: int) -> int:
-    """``ThreadedMotoServer.start()`` with a deadline; returns the port it bound.
-
-    moto binds in its serving thread and, should that fail, leaves ``start()`` waiting forever.
-    `_check_bindable` catches the usual causes first; this covers a port taken in between.
-    """
-    starter = threading.Thread(target=server.start, name="sqs_async-moto-start", daemon=True)
-    starter.start()
-    starter.join(_READY_TIMEOUT)
-    if starter.is_alive():
-        raise RuntimeError(f"moto's threaded server could not bind {host}:{port}")
-    return int(server.get_host_and_port()[1])
-
-
-def _stop_threaded(server: Any) -> None:
-    server.stop()
-    # ThreadedMotoServer.stop() shuts the serving loop down but leaves the listening socket
-    # open (moto 5.2.5), which would keep the port bound and leak a ResourceWarning.
-    wsgi_server = getattr(server, "_server", None)
-    if wsgi_server is not None:
-        wsgi_server.server_close()
 
 
 def _stop_quietly(server: LocalSQSServer) -> None:
@@ -587,3 +517,58 @@ class QueueNameFactory(Protocol):
 # The pytest plugin (fixtures ``sqs_server``, ``sqs_endpoint``, ``sqs_queue_name``,
 # ``sqs_connection``) lives in ``sqs_async._pytest_plugin``, registered as the ``pytest11``
 # entry point ``sqs_async``.
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sqs_async.local``: serve until Ctrl-C or SIGTERM; the endpoint URL is printed
+    (and flushed) on the first line of standard output, so a script can read it.
+
+    Returns:
+        The exit status: 0 after a clean stop, 1 if the server did not start.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m sqs_async.local",
+        description="Run a local SQS-compatible server (moto, made safe for concurrent receives).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to bind (default: a free one, printed)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["thread", "subprocess"],
+        default="thread",
+        help="run moto in this process or in a child process (default %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        server = LocalSQSServer(host=args.host, port=args.port, mode=args.mode)
+    except ValueError as exc:
+        parser.error(str(exc))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            server.start()
+        except (RuntimeError, ImportError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            print(server.endpoint_url, flush=True)
+            print("serving; Ctrl-C or SIGTERM stops", file=sys.stderr, flush=True)
+            while not stop.wait(_POLL_INTERVAL * 20):
+                pass  # a timed wait, so that the signal handler runs promptly
+        finally:
+            server.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import http.client
 import ipaddress
-import json
 import logging
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from race_support import sqs_call
 
 import sqs_async
 from sqs_async import _pytest_plugin, local
@@ -38,31 +38,6 @@ DEADLINE = 10.0  # seconds, for anything that must happen "soon"
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def sqs_call(endpoint_url: str, target: str, payload: dict[str, Any]) -> tuple[int, str, Any]:
-    """One JSON-protocol SQS request with a dummy SigV4 header (moto checks no signature, but
-    routes to SQS only when the credential scope names it). Returns status, media type, body."""
-    parts = urlsplit(endpoint_url)
-    assert parts.hostname is not None
-    day = time.strftime("%Y%m%d", time.gmtime())
-    headers = {
-        "Content-Type": "application/x-amz-json-1.0",
-        "X-Amz-Target": f"AmazonSQS.{target}",
-        "Authorization": (
-            f"AWS4-HMAC-SHA256 Credential=testing/{day}/us-east-1/sqs/aws4_request, "
-            f"SignedHeaders=content-type;host;x-amz-target, Signature={'0' * 64}"
-        ),
-    }
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=DEADLINE)
-    try:
-        conn.request("POST", "/", body=json.dumps(payload).encode(), headers=headers)
-        response = conn.getresponse()
-        body = response.read()
-        media_type = (response.getheader("Content-Type") or "").split(";")[0].strip()
-        return response.status, media_type, json.loads(body) if body else None
-    finally:
-        conn.close()
 
 
 def assert_answers_list_queues(endpoint_url: str) -> None:
@@ -416,3 +391,68 @@ def test_module_imports_without_pytest_or_moto() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+# -- python -m sqs_async.local ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "stop_signal"),
+    [("thread", signal.SIGINT), ("thread", signal.SIGTERM), ("subprocess", signal.SIGTERM)],
+)
+def test_module_serves_until_stopped(mode: str, stop_signal: signal.Signals) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sqs_async.local", "--mode", mode],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()  # flushed at once, before any request
+        endpoint_url = first_line.strip()
+        assert_loopback(endpoint_url)
+        status, _, created = sqs_call(endpoint_url, "CreateQueue", {"QueueName": "cli-made"})
+        assert status == 200
+        url = created["QueueUrl"]
+        assert (
+            sqs_call(endpoint_url, "SendMessage", {"QueueUrl": url, "MessageBody": "hi"})[0] == 200
+        )
+        got = sqs_call(endpoint_url, "ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": 1})[2]
+        assert [m["Body"] for m in got["Messages"]] == ["hi"]
+        process.send_signal(stop_signal)
+        out, err = process.communicate(timeout=DEADLINE)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, err
+    assert out == ""  # nothing after the URL
+    assert "Traceback" not in err
+    assert_port_free("127.0.0.1", urlsplit(endpoint_url).port or 0)
+
+
+def test_module_fails_on_a_busy_port(busy_port: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sqs_async.local", "--port", str(busy_port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"cannot bind 127.0.0.1:{busy_port}" in result.stderr
+
+
+def test_module_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "sqs_async.local", "--mode", "docker"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
