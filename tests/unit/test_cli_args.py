@@ -51,6 +51,14 @@ def test_demo_takes_the_global_endpoint_either_side() -> None:
     )
 
 
+def test_worker_takes_the_global_options_either_side() -> None:
+    after = parse("worker", "jobs:handle", "--queue", "q", "--endpoint-url", "http://127.0.0.1:1")
+    before = parse("--endpoint-url", "http://127.0.0.1:1", "worker", "jobs:handle", "--queue", "q")
+    for args in (after, before):
+        assert (args.command, args.handler, args.queue) == ("worker", "jobs:handle", "q")
+        assert args.endpoint_url == "http://127.0.0.1:1"
+
+
 def test_global_options_is_a_parent_for_new_commands() -> None:
     parent = global_options()
     assert isinstance(parent, argparse.ArgumentParser)
