@@ -1,0 +1,142 @@
+"""Which forward proxy a request goes through, decided once per endpoint as botocore does.
+
+Layer: part of ``_transport``; pure apart from reading the environment. Both transports
+ask :meth:`Proxies.for_url` once per endpoint URL and cache the answer, so a request to an
+endpoint that no proxy applies to costs nothing more than before.
+
+* ``proxies=`` given (botocore's format, ``{"https": "http://proxy:3128"}``, scheme → proxy
+  URL): the proxy for the endpoint's scheme, if any; ``NO_PROXY`` is not consulted, as in
+  botocore.
+* not given: ``HTTPS_PROXY``/``HTTP_PROXY`` (the lowercase forms win, as in urllib, requests
+  and botocore) unless ``NO_PROXY``/``no_proxy`` matches the endpoint's host.
+
+A proxy URL without a scheme means ``http://``. Credentials in it (``http://user:pass@host``,
+percent-encoded) become a ``Proxy-Authorization: Basic`` header, sent on the ``CONNECT`` (an
+https endpoint) or on each request (an http one, in absolute form); they never appear in a
+message or a ``repr``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import yarl
+
+from ..errors import ValidationError
+from .base import check_url
+
+__all__ = ["Proxies", "Proxy", "check_proxies_config"]
+
+PROXIES_CONFIG_KEYS = frozenset({"proxy_ca_bundle"})
+
+
+@dataclass(frozen=True, slots=True)
+class Proxy:
+    """One forward proxy.
+
+    Attributes:
+        url: The proxy's URL without credentials (fine to show).
+        tls: Whether the proxy itself is reached over TLS (an ``https://`` proxy).
+        host: The proxy's host.
+        port: The proxy's port.
+        authorization: The ``Proxy-Authorization`` header value, or ``None``.
+    """
+
+    url: str
+    tls: bool
+    host: str
+    port: int
+    authorization: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> Proxy:
+        """Parse a proxy URL (``http://[user:password@]host[:port]``).
+
+        Raises:
+            ValidationError: Not an http(s) URL with a host.
+        """
+        if not isinstance(text, str):
+            raise ValidationError(f"a proxy must be a URL string, not {type(text).__name__}")
+        if not text.startswith(("http:", "https:")):  # botocore's _fix_proxy_url
+            text = "http:" + text if text.startswith("//") else "http://" + text
+        parsed = check_url(text, "proxy")
+        authorization = None
+        if parsed.user and parsed.password:  # both, as botocore requires
+            token = base64.b64encode(f"{parsed.user}:{parsed.password}".encode()).decode()
+            authorization = f"Basic {token}"
+        host = parsed.raw_host or ""
+        port = parsed.port or 0
+        shown = f"[{host}]" if ":" in host else host
+        return cls(
+            f"{parsed.scheme}://{shown}:{port}", parsed.scheme == "https", host, port, authorization
+        )
+
+
+class Proxies:
+    """The proxy settings of one client.
+
+    Args:
+        proxies: scheme → proxy URL (botocore's ``proxies``), or ``None`` to read the
+            environment (when this object is made: at connect time).
+
+    Raises:
+        ValidationError: A proxy URL is malformed.
+    """
+
+    __slots__ = ("_by_scheme", "_bypass")
+
+    def __init__(self, proxies: Mapping[str, str] | None = None) -> None:
+        from_env = proxies is None
+        if proxies is None:
+            import urllib.request  # only here: it costs ~10 ms to import
+
+            proxies = {
+                scheme: url
+                for scheme, url in urllib.request.getproxies().items()
+                if scheme in ("http", "https")
+            }
+        self._by_scheme = {scheme: Proxy.parse(url) for scheme, url in proxies.items()}
+        self._bypass = from_env
+
+    def __bool__(self) -> bool:
+        return bool(self._by_scheme)
+
+    def for_url(self, url: yarl.URL) -> Proxy | None:
+        """The proxy for requests to ``url``, or ``None`` to connect directly."""
+        proxy = self._by_scheme.get(url.scheme)
+        if proxy is None:
+            return None
+        if self._bypass:
+            host = url.raw_host or ""
+            netloc = f"[{host}]" if ":" in host else host
+            if url.explicit_port is not None:
+                netloc = f"{netloc}:{url.explicit_port}"
+            import urllib.request
+
+            try:
+                if urllib.request.proxy_bypass(netloc):
+                    return None
+            except (TypeError, OSError):  # as botocore: a broken bypass list means no bypass
+                pass
+        return proxy
+
+
+def check_proxies_config(config: Mapping[str, object] | None) -> str | None:
+    """The proxy CA bundle path from botocore-style ``proxies_config``.
+
+    Raises:
+        ValidationError: An unsupported key or a value of the wrong type.
+    """
+    if not config:
+        return None
+    unknown = set(config) - PROXIES_CONFIG_KEYS
+    if unknown:
+        raise ValidationError(
+            f"proxies_config supports {sorted(PROXIES_CONFIG_KEYS)}, not {sorted(unknown)}"
+        )
+    bundle = config.get("proxy_ca_bundle")
+    if bundle is not None and not isinstance(bundle, str):
+        raise ValidationError("proxies_config['proxy_ca_bundle'] must be a file path")
+    return bundle
