@@ -27,9 +27,7 @@ import yarl
 from ..errors import ValidationError
 from .base import check_url
 
-__all__ = ["Proxies", "Proxy", "check_proxies_config"]
-
-PROXIES_CONFIG_KEYS = frozenset({"proxy_ca_bundle"})
+__all__ = ["Proxies", "Proxy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +40,7 @@ class Proxy:
         host: The proxy's host.
         port: The proxy's port.
         authorization: The ``Proxy-Authorization`` header value, or ``None``.
+        raw_url: The URL as given, credentials included (never shown).
     """
 
     url: str
@@ -49,6 +48,7 @@ class Proxy:
     host: str
     port: int
     authorization: str | None = field(default=None, repr=False)
+    raw_url: str = field(default="", repr=False)
 
     @classmethod
     def parse(cls, text: str) -> Proxy:
@@ -121,22 +121,3 @@ class Proxies:
             except (TypeError, OSError):  # as botocore: a broken bypass list means no bypass
                 pass
         return proxy
-
-
-def check_proxies_config(config: Mapping[str, object] | None) -> str | None:
-    """The proxy CA bundle path from botocore-style ``proxies_config``.
-
-    Raises:
-        ValidationError: An unsupported key or a value of the wrong type.
-    """
-    if not config:
-        return None
-    unknown = set(config) - PROXIES_CONFIG_KEYS
-    if unknown:
-        raise ValidationError(
-            f"proxies_config supports {sorted(PROXIES_CONFIG_KEYS)}, not {sorted(unknown)}"
-        )
-    bundle = config.get("proxy_ca_bundle")
-    if bundle is not None and not isinstance(bundle, str):
-        raise ValidationError("proxies_config['proxy_ca_bundle'] must be a file path")
-    return bundle
