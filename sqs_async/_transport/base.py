@@ -63,8 +63,13 @@ class Transport(Protocol):
 
 
 def describe(exc: BaseException) -> str:
-    """An exception's text for a message, never empty (``str()`` of some is ``""``)."""
-    return str(exc) or type(exc).__name__
+    """An exception's text for a message, never empty.
+
+    ``str()`` of an exception made without arguments is ``""`` (``"()"`` for ``SSLError``,
+    as some TLS refusals are); its class name says more than nothing.
+    """
+    text = str(exc)
+    return text if text.strip("() ") else type(exc).__name__
 
 
 def check_url(url: str, what: str = "endpoint_url") -> yarl.URL:
