@@ -20,7 +20,7 @@ import asyncio
 import functools
 import io
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import aiohttp
@@ -34,7 +34,7 @@ from ..errors import (
     ResponseError,
     TransportError,
 )
-from .base import Response, check_url, describe, encode_head
+from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_BODY_BYTES
 from .proxy import Proxies
 from .slots import Laned
@@ -58,6 +58,17 @@ class _GuardedHandler(ResponseHandler):
     """
 
     _sqs_state = _IDLE
+    _sqs_used = False
+    _sqs_input: Callable[[], bool] | None = None
+
+    def reusable(self) -> bool:
+        """Whether this idle pooled connection may carry another request."""
+        transport = self.transport
+        if transport is None or self._sqs_state != _IDLE or self.should_close:
+            return False
+        if self._sqs_input is None:
+            self._sqs_input = input_check(transport)
+        return not self._sqs_input()
 
     def set_response_params(self, *args: Any, **kwargs: Any) -> None:
         self._sqs_state = _WAITING
@@ -89,13 +100,35 @@ class _GuardedHandler(ResponseHandler):
         self.abort()
 
 
+class _GuardedConnector(aiohttp.TCPConnector):
+    """A connector that hands out a pooled connection only if nothing came in on it."""
+
+    async def connect(  # the names aiohttp passes by keyword
+        self,
+        req: Any,
+        traces: Any,
+        timeout: Any,  # noqa: ASYNC109
+    ) -> aiohttp.connector.Connection:
+        while True:
+            connection = await super().connect(req, traces, timeout)
+            protocol = connection.protocol
+            if not isinstance(protocol, _GuardedHandler):  # pragma: no cover - not ours
+                return connection
+            if not protocol._sqs_used:
+                protocol._sqs_used = True
+                return connection
+            if protocol.reusable():
+                return connection
+            connection.close()  # and take the next one, or a new one
+
+
 class _Lane:
     """One pool: a session over a bounded connector, plus a semaphore for pool timeouts."""
 
     __slots__ = ("limit", "semaphore", "session")
 
     def __init__(self, limit: int, timeouts: Timeouts, context: ssl.SSLContext) -> None:
-        connector = aiohttp.TCPConnector(
+        connector: aiohttp.TCPConnector = _GuardedConnector(
             limit=limit,
             limit_per_host=0,
             ttl_dns_cache=300,

@@ -7,6 +7,8 @@ the text of an exception for our error messages.
 
 from __future__ import annotations
 
+import asyncio
+import select
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,7 +17,7 @@ import yarl
 
 from ..errors import ValidationError
 
-__all__ = ["Response", "Transport", "check_url", "describe", "encode_head"]
+__all__ = ["Response", "Transport", "check_url", "describe", "encode_head", "input_check"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,3 +150,26 @@ def _offender(headers: Mapping[str, str], bad: Callable[[str], bool]) -> str:
         if bad(value):
             return repr(name)
     return "(unknown)"  # pragma: no cover - only called when one is bad
+
+
+def input_check(transport: asyncio.BaseTransport) -> Callable[[], bool]:
+    """A check of whether bytes (or an EOF) wait unread on ``transport``'s socket.
+
+    Bytes that reach an idle pooled connection between two turns of the event loop have
+    not been seen by its protocol yet; a request sent on it would take them for its
+    response. Asking the socket before reuse (one ``poll``, about half a microsecond)
+    closes that window. Without a socket (a test double), the check says no.
+    """
+    sock = transport.get_extra_info("socket")
+    fd = sock.fileno() if sock is not None else -1
+    if fd < 0:
+        return _never
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return lambda: bool(poller.poll(0))
+    return lambda: bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
+
+
+def _never() -> bool:
+    return False

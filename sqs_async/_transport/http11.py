@@ -49,7 +49,7 @@ from ..errors import (
     ResponseError,
     TransportError,
 )
-from .base import Response, check_url, describe, encode_head
+from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_HEAD_BYTES, ProtocolViolation, ResponseParser
 from .proxy import Proxies, Proxy
 from .slots import Laned
@@ -103,6 +103,7 @@ class _Connection(asyncio.Protocol):
 
     __slots__ = (
         "closed",
+        "has_input",
         "idle_since",
         "last_read",
         "lost",
@@ -123,12 +124,14 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.last_read = 0.0
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.has_input: Callable[[], bool] = bool  # replaced once connected
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it
         self.transport = cast(asyncio.Transport, transport)
+        self.has_input = input_check(transport)
 
     def data_received(self, data: bytes) -> None:
         waiter = self.waiter
@@ -245,6 +248,7 @@ class _Lane:
                 and transport is not None
                 and not transport.is_closing()
                 and now - connection.idle_since < KEEPALIVE_SECONDS
+                and not connection.has_input()  # bytes (or a close) came in while idle
             ):
                 return connection
             connection.close()

@@ -428,18 +428,26 @@ async def test_a_response_over_the_size_cap_is_refused(
 # -- bytes on an idle pooled connection -------------------------------------------------------
 
 
-@pytest.mark.parametrize("when", ["same-read", "while-idle"])
+@pytest.mark.parametrize("when", ["same-read", "while-idle", "not-yet-seen"])
 async def test_an_unrequested_response_is_never_handed_to_the_next_request(
     kind: str, when: str
 ) -> None:
+    """A server sends a response nobody asked for after the first one.
+
+    ``same-read``: in the same segment as the first response; ``while-idle``: once the
+    connection sits in the pool; ``not-yet-seen``: it reaches the client's socket in the
+    loop turn just before the next request takes the pooled connection, so no protocol
+    callback has seen it (both transports used to answer the next request with it).
+    """
+    go = asyncio.Event()
     stale_sent = asyncio.Event()
 
     async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
         writer.write(response(request.body))
         if request.connection == 1:
-            if when == "while-idle":
+            if when != "same-read":
                 await writer.drain()
-                await asyncio.sleep(0.05)  # the pacing under test: after the answer was read
+                await go.wait()
             writer.write(response(b'"STALE"'))
             stale_sent.set()
         return True
@@ -447,10 +455,15 @@ async def test_an_unrequested_response_is_never_handed_to_the_next_request(
     async with scripted(kind, reply) as (server, t):
         first = await t.request(server.url, HEADERS, b'"first"', read_timeout=5)
         assert first.body == b'"first"'
-        await stale_sent.wait()
-        await server.until(lambda: server.eofs == 1)  # the client closed that connection
+        go.set()
+        if when == "while-idle":
+            await stale_sent.wait()
+            await server.until(lambda: server.eofs == 1)  # closed as the bytes came in
+        else:
+            await asyncio.sleep(0)  # one loop turn: the server writes, the client reads nothing
         second = await t.request(server.url, HEADERS, b'"second"', read_timeout=5)
         assert second.body == b'"second"'
+        await server.until(lambda: server.eofs == 1)
     assert server.connections == 2
 
 
