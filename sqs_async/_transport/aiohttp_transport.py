@@ -36,7 +36,7 @@ from ..errors import (
 )
 from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_BODY_BYTES
-from .proxy import Proxies
+from .proxy import Proxies, Proxy, proxy_refused
 from .slots import Laned
 from .tls import ClientCert, resolve_verify, ssl_context
 
@@ -191,10 +191,12 @@ class AiohttpTransport(Laned[_Lane]):
             self._read_timeouts[read] = timeout
         return timeout
 
+    def _proxy_of(self, url: str) -> Proxy | None:
+        return self._proxies.for_url(check_url(url)) if self._proxies else None
+
     def _route(self, url: str) -> str | None:
         """The proxy URL (credentials included: aiohttp sends them) for ``url``, or None."""
-        parsed = check_url(url)
-        proxy = self._proxies.for_url(parsed) if self._proxies else None
+        proxy = self._proxy_of(url)
         return proxy.raw_url if proxy is not None else None
 
     async def _context(self) -> ssl.SSLContext:
@@ -227,6 +229,8 @@ class AiohttpTransport(Laned[_Lane]):
             async with lane.session.post(
                 url, data=data, headers=headers, timeout=self._timeout(read_timeout), proxy=proxy
             ) as resp:
+                if resp.status == 407 and proxy is not None:
+                    raise ConnectError(proxy_refused(self._proxy_of(url) or Proxy.parse(proxy)))
                 return Response(resp.status, resp.headers, await _read_body(resp))
         except aiohttp.ClientError as exc:
             raise _map_error(exc) from exc
@@ -282,8 +286,13 @@ def _map_error(exc: aiohttp.ClientError) -> TransportError:
     if isinstance(exc, aiohttp.ServerTimeoutError):
         return ReadTimeout(text)
     if isinstance(exc, aiohttp.ClientHttpProxyError):
-        hint = " (proxy authentication required)" if exc.status == 407 else ""
-        return ConnectError(f"the proxy refused the request: {exc.status} {exc.message}{hint}")
+        # a refused CONNECT; its 407 reads like the default transport's
+        if exc.status == 407:
+            return ConnectError(
+                "the proxy answered 407 Proxy Authentication Required: check the credentials "
+                "in the proxy URL (http://user:password@host:port)"
+            )
+        return ConnectError(f"the proxy refused the tunnel: {exc.status} {exc.message}")
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ServerDisconnectedError):
         return ConnectError(text)
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):

@@ -51,7 +51,7 @@ from ..errors import (
 )
 from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_HEAD_BYTES, ProtocolViolation, ResponseParser
-from .proxy import Proxies, Proxy
+from .proxy import Proxies, Proxy, proxy_refused
 from .slots import Laned
 from .tls import ClientCert, resolve_verify, ssl_context
 
@@ -362,9 +362,12 @@ class Http11Transport(Laned[_Lane]):
             # A failure after the write is never resent here, even with no byte of answer:
             # the server may have acted on the request. The client's retry policy decides
             # (counted, with backoff), as botocore does.
-            return await self._exchange(lane, origin, connection, request, read_timeout)
+            response = await self._exchange(lane, origin, connection, request, read_timeout)
         finally:
             lane.semaphore.release()
+        if response.status == 407 and origin.proxy is not None:
+            raise ConnectError(proxy_refused(origin.proxy))
+        return response
 
     async def _exchange(
         self,
@@ -510,10 +513,11 @@ def _check_tunnel(head: bytes, received: bytearray, proxy: Proxy, authority: str
         raise ConnectError(f"the proxy {proxy.url} answered CONNECT with {status_line[:80]!r}")
     status = int(parts[1])
     if not 200 <= status < 300:
-        hint = " (proxy authentication required)" if status == 407 else ""
+        if status == 407:
+            raise ConnectError(proxy_refused(proxy))
         raise ConnectError(
             f"the proxy {proxy.url} refused the tunnel to {authority}: "
-            f"{status_line.decode('latin-1')[:120]}{hint}"
+            f"{status_line.decode('latin-1')[:120]}"
         )
     if len(received) > len(head) + 4:
         raise ConnectError(f"the proxy {proxy.url} sent bytes before the TLS handshake")

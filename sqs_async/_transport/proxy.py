@@ -27,7 +27,7 @@ import yarl
 from ..errors import ValidationError
 from .base import check_url
 
-__all__ = ["Proxies", "Proxy"]
+__all__ = ["Proxies", "Proxy", "proxy_refused"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +70,12 @@ class Proxy:
         port = parsed.port or 0
         shown = f"[{host}]" if ":" in host else host
         return cls(
-            f"{parsed.scheme}://{shown}:{port}", parsed.scheme == "https", host, port, authorization
+            f"{parsed.scheme}://{shown}:{port}",
+            parsed.scheme == "https",
+            host,
+            port,
+            authorization=authorization,
+            raw_url=str(parsed),
         )
 
 
@@ -121,3 +126,13 @@ class Proxies:
             except (TypeError, OSError):  # as botocore: a broken bypass list means no bypass
                 pass
         return proxy
+
+
+def proxy_refused(proxy: Proxy) -> str:
+    """The message for a proxy's 407 (on a request or a ``CONNECT``)."""
+    given = (
+        "the credentials in the proxy URL were refused"
+        if proxy.authorization
+        else ("the proxy URL has no credentials (http://user:password@host:port)")
+    )
+    return f"the proxy {proxy.url} answered 407 Proxy Authentication Required: {given}"

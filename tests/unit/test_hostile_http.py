@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from _http_support import CA, HEADERS, Reply, Request, Server, response
+from http_support import CA, HEADERS, Reply, Request, Server, response
 
 from sqs_async import RetryPolicy, SQSConnection, Timeouts
 from sqs_async._transport import aiohttp_transport, h11parse
@@ -72,7 +72,7 @@ def https(server: Server) -> str:
     return f"https://127.0.0.1:{server.port}/"
 
 
-def connect(url: str, kind: str, **kwargs: Any) -> SQSConnection:
+def connect(url: str, kind: Any, **kwargs: Any) -> SQSConnection:
     return SQSConnection(
         "AKIDEXAMPLE", "wJalrXUtnFEMI/SECRET", region="us-east-1", endpoint_url=url,
         transport=kind, **kwargs,
@@ -281,7 +281,7 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 
 async def test_a_session_token_outside_latin1_is_a_typed_error_without_secrets(
-    kind: str,
+    kind: Any,
 ) -> None:
     token = "FwoGZXIvYXdzE\u2019SESSION-TOKEN-SECRET"  # a typographic quote pasted in
     server = await Server(answer_list_queues).start()

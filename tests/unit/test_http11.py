@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from _http_support import (
+from http_support import (
     HEADERS,
     OK_BODY,
     SOON,
