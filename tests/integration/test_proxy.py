@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,8 +64,8 @@ class ForwardProxy:
             scheme="http", host="127.0.0.1", port=self.port, user=user, password=password
         ))  # fmt: skip
 
-    async def start(self) -> ForwardProxy:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+    async def start(self, tls: ssl.SSLContext | None = None) -> ForwardProxy:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=tls)
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 
@@ -307,3 +308,36 @@ async def test_a_malformed_proxy_url_is_a_validation_error(kind: Any) -> None:
     await conn.close()
     with pytest.raises(ValidationError, match="proxies"):
         connection("https://127.0.0.1:1/", kind, proxies={"https": 3128})
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_an_https_proxy_is_verified_with_the_proxy_ca_bundle(
+    kind: Any, scheme: str, sqs_endpoint: str, sqs_queue_name: QueueNameFactory,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    endpoint_ca, proxy_ca = CA(tmp_path, "endpoint CA"), CA(tmp_path, "proxy CA")
+    tls_proxy = ForwardProxy({PROXY_ONLY: "127.0.0.1"})
+    await tls_proxy.start(proxy_ca.issue("127.0.0.1").server_context())
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if scheme == "https":  # TLS to the endpoint inside TLS to the proxy
+                port = await stack.enter_async_context(
+                    tls_front(port_of(sqs_endpoint), endpoint_ca)
+                )
+            else:
+                port = port_of(sqs_endpoint)
+            endpoint = f"{scheme}://{PROXY_ONLY}:{port}/"
+            proxies = {scheme: tls_proxy.url().replace("http://", "https://")}
+            options: dict[str, Any] = {"proxies": proxies, "verify": str(endpoint_ca.cert)}
+            async with connection(endpoint, kind, **options) as conn:
+                with pytest.raises(ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|certificate"):
+                    await conn.list_queues()  # the proxy's CA is not the endpoint's
+            assert tls_proxy.seen == []
+            conn = connection(
+                endpoint, kind, proxies_config={"proxy_ca_bundle": str(proxy_ca.cert)}, **options
+            )
+            await round_trip(conn, sqs_queue_name())
+        method = "CONNECT" if scheme == "https" else "POST"
+        assert {s.method for s in tls_proxy.seen} == {method}
+    finally:
+        await tls_proxy.stop()
