@@ -59,7 +59,7 @@ class _GuardedHandler(ResponseHandler):
 
     _sqs_state = _IDLE
     _sqs_used = False
-    _sqs_input: Callable[[], bool] | None = None
+    _sqs_input: Callable[[], object] | None = None
 
     def reusable(self) -> bool:
         """Whether this idle pooled connection may carry another request."""

@@ -8,6 +8,7 @@ the text of an exception for our error messages.
 from __future__ import annotations
 
 import asyncio
+import functools
 import select
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -113,8 +114,9 @@ def _redacted(url: str) -> str:
     return f"{scheme}{sep}{authority}{slash}{path}"
 
 
-def encode_head(headers: Mapping[str, str], end: str = "") -> bytes:
-    """The header lines of a request (each ending in CRLF), then ``end``, as bytes.
+def encode_head(headers: Mapping[str, str], content_length: int | None = None) -> bytes:
+    """The header lines of a request (each ending in CRLF) as bytes; with
+    ``content_length``, also its ``Content-Length`` line and the blank line ending the head.
 
     Raises:
         ValidationError: A name or value holds a line break (header injection) or a
@@ -125,8 +127,10 @@ def encode_head(headers: Mapping[str, str], end: str = "") -> bytes:
     lines = "".join([f"{name}: {value}\r\n" for name, value in headers.items()])
     if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
         raise ValidationError(f"HTTP header {_offender(headers, _has_break)} contains a line break")
+    if content_length is not None:
+        lines = f"{lines}Content-Length: {content_length}\r\n\r\n"
     try:
-        return (lines + end).encode("latin-1")
+        return lines.encode("latin-1")
     except UnicodeEncodeError:
         pass  # raised below, outside the handler: no context to chain
     raise ValidationError(
@@ -152,13 +156,14 @@ def _offender(headers: Mapping[str, str], bad: Callable[[str], bool]) -> str:
     return "(unknown)"  # pragma: no cover - only called when one is bad
 
 
-def input_check(transport: asyncio.BaseTransport) -> Callable[[], bool]:
+def input_check(transport: asyncio.BaseTransport) -> Callable[[], object]:
     """A check of whether bytes (or an EOF) wait unread on ``transport``'s socket.
 
     Bytes that reach an idle pooled connection between two turns of the event loop have
     not been seen by its protocol yet; a request sent on it would take them for its
     response. Asking the socket before reuse (one ``poll``, about half a microsecond)
-    closes that window. Without a socket (a test double), the check says no.
+    closes that window. The check returns something true when there is input. Without a
+    socket (a test double), it says no.
     """
     sock = transport.get_extra_info("socket")
     fd = sock.fileno() if sock is not None else -1
@@ -167,8 +172,8 @@ def input_check(transport: asyncio.BaseTransport) -> Callable[[], bool]:
     if hasattr(select, "poll"):
         poller = select.poll()
         poller.register(fd, select.POLLIN)
-        return lambda: bool(poller.poll(0))
-    return lambda: bool(select.select([fd], [], [], 0)[0])  # pragma: no cover - Windows
+        return functools.partial(poller.poll, 0)
+    return functools.partial(select.select, [fd], [], [], 0)  # pragma: no cover - Windows
 
 
 def _never() -> bool:

@@ -124,7 +124,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.last_read = 0.0
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.has_input: Callable[[], bool] = bool  # replaced once connected
+        self.has_input: Callable[[], object] = bool  # replaced once connected
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
 
@@ -362,32 +362,21 @@ class Http11Transport(Laned[_Lane]):
             # A failure after the write is never resent here, even with no byte of answer:
             # the server may have acted on the request. The client's retry policy decides
             # (counted, with backoff), as botocore does.
-            response = await self._exchange(lane, origin, connection, request, read_timeout)
+            try:
+                response = await connection.exchange(request, read_timeout)
+            except BaseException:
+                connection.close()
+                self._connections.discard(connection)
+                raise
+            if connection.reusable() and not self._closed:
+                lane.put_idle(origin.key, connection, loop.time())
+            else:
+                connection.close()
+                self._connections.discard(connection)
         finally:
             lane.semaphore.release()
         if response.status == 407 and origin.proxy is not None:
             raise ConnectError(proxy_refused(origin.proxy))
-        return response
-
-    async def _exchange(
-        self,
-        lane: _Lane,
-        origin: _Origin,
-        connection: _Connection,
-        request: bytes,
-        read_timeout: float,
-    ) -> Response:
-        try:
-            response = await connection.exchange(request, read_timeout)
-        except BaseException:
-            connection.close()
-            self._connections.discard(connection)
-            raise
-        if connection.reusable() and not self._closed:
-            lane.put_idle(origin.key, connection, asyncio.get_running_loop().time())
-        else:
-            connection.close()
-            self._connections.discard(connection)
         return response
 
     async def _connect(self, origin: _Origin) -> _Connection:
@@ -534,4 +523,4 @@ def _request_bytes(prefix: bytes, headers: Mapping[str, str], body: bytes) -> by
     Raises:
         ValidationError: A header HTTP cannot carry (see :func:`encode_head`).
     """
-    return prefix + encode_head(headers, f"Content-Length: {len(body)}\r\n\r\n") + body
+    return prefix + encode_head(headers, len(body)) + body

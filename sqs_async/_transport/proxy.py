@@ -19,6 +19,8 @@ message or a ``repr``.
 from __future__ import annotations
 
 import base64
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -79,6 +81,18 @@ class Proxy:
         )
 
 
+def _from_environment() -> dict[str, str]:
+    """``http``/``https`` proxies as urllib (and so botocore) reads them."""
+    if sys.platform not in ("darwin", "win32") and not any(
+        name[-6:].lower() == "_proxy" for name in os.environ
+    ):
+        return {}  # nothing to read (and urllib.request costs ~10 ms to import)
+    import urllib.request
+
+    found = urllib.request.getproxies()
+    return {scheme: url for scheme, url in found.items() if scheme in ("http", "https")}
+
+
 class Proxies:
     """The proxy settings of one client.
 
@@ -95,13 +109,7 @@ class Proxies:
     def __init__(self, proxies: Mapping[str, str] | None = None) -> None:
         from_env = proxies is None
         if proxies is None:
-            import urllib.request  # only here: it costs ~10 ms to import
-
-            proxies = {
-                scheme: url
-                for scheme, url in urllib.request.getproxies().items()
-                if scheme in ("http", "https")
-            }
+            proxies = _from_environment()
         self._by_scheme = {scheme: Proxy.parse(url) for scheme, url in proxies.items()}
         self._bypass = from_env
 
