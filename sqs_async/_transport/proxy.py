@@ -61,6 +61,9 @@ class Proxy:
         """
         if not isinstance(text, str):
             raise ValidationError(f"a proxy must be a URL string, not {type(text).__name__}")
+        scheme = text.partition("://")[0] if "://" in text else ""
+        if scheme and scheme not in ("http", "https"):
+            raise ValidationError(f"proxy scheme {scheme!r} is not supported (http or https)")
         if not text.startswith(("http:", "https:")):  # botocore's _fix_proxy_url
             text = "http:" + text if text.startswith("//") else "http://" + text
         parsed = check_url(text, "proxy")
