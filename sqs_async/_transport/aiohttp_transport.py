@@ -10,8 +10,11 @@ client certificate; the same proxy choice (``proxy``), given to aiohttp per requ
 same response size cap; header values checked before any I/O; and no reuse of a pooled
 connection that received bytes while idle. aiohttp 3.14.5 handed such an unrequested
 response to the next request on that connection, after which every response answered the
-previous request; here the connection is closed as soon as the bytes arrive (and a reused
-connection with anything buffered is refused), as the default transport does.
+previous request. Here, as in the default transport, the connection is closed as soon as
+its protocol sees such bytes, and a pooled connection is handed out only if nothing is
+buffered in it and its socket has no unread input (bytes that arrived since the loop last
+looked). The hooks are aiohttp's connector ``connect()`` and its protocol class; an aiohttp
+without the protocol hook gets ``force_close`` (no reuse at all) instead.
 """
 
 from __future__ import annotations
