@@ -39,9 +39,9 @@ from ..errors import (
 )
 from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_BODY_BYTES
-from .proxy import Proxies, Proxy, proxy_refused
+from .proxy import Proxy, proxy_refused
 from .slots import Laned
-from .tls import ClientCert, resolve_verify, ssl_context
+from .tls import ClientCert, ssl_context
 
 __all__ = ["AiohttpTransport"]
 
@@ -155,29 +155,14 @@ class _Lane:
 
 
 class AiohttpTransport(Laned[_Lane]):
-    """aiohttp's ``ClientSession`` (arguments: see ``Http11Transport``).
+    """aiohttp's ``ClientSession`` (arguments: see :class:`~sqs_async._transport.slots.Laned`).
 
     aiohttp verifies an ``https://`` proxy with the same context as the endpoint, so a
     ``proxy_ca_bundle`` is trusted for both here.
     """
 
-    def __init__(
-        self,
-        timeouts: Timeouts,
-        max_connections: int,
-        max_poll_connections: int,
-        *,
-        verify: bool | str | None = None,
-        client_cert: ClientCert | None = None,
-        proxies: Mapping[str, str] | None = None,
-        proxy_ca_bundle: str | None = None,
-    ) -> None:
-        super().__init__(timeouts, max_connections, max_poll_connections)
+    def _setup(self) -> None:
         self._read_timeouts: dict[float, aiohttp.ClientTimeout] = {}
-        self._verify = resolve_verify(verify)
-        self._client_cert = client_cert
-        self._proxy_ca_bundle = proxy_ca_bundle
-        self._proxies: Proxies | None = Proxies(proxies) or None
         self._routes: dict[str, str | None] = {}  # url -> the proxy URL to pass, or None
         self._ssl: ssl.SSLContext | None = None
 

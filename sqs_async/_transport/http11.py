@@ -40,7 +40,6 @@ from asyncio.base_events import BaseEventLoop
 from collections.abc import Callable, Mapping
 from typing import Final, TypeVar, cast
 
-from .._config import Timeouts
 from ..errors import (
     ClientClosedError,
     ConnectError,
@@ -53,7 +52,7 @@ from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_HEAD_BYTES, ProtocolViolation, ResponseParser
 from .proxy import Proxies, Proxy, proxy_refused
 from .slots import Laned
-from .tls import ClientCert, resolve_verify, ssl_context
+from .tls import ssl_context
 
 __all__ = ["Http11Transport"]
 
@@ -299,40 +298,11 @@ P = TypeVar("P", bound=asyncio.Protocol)
 
 
 class Http11Transport(Laned[_Lane]):
-    """The default transport.
+    """The default transport (arguments: see :class:`~sqs_async._transport.slots.Laned`)."""
 
-    Args:
-        timeouts: See :class:`~sqs_async._transport.slots.Laned`.
-        max_connections: See :class:`~sqs_async._transport.slots.Laned`.
-        max_poll_connections: See :class:`~sqs_async._transport.slots.Laned`.
-        verify: ``False``, ``True`` or a CA bundle path; ``None``: :func:`resolve_verify`.
-        client_cert: A client certificate to show to servers (see ``tls``).
-        proxies: scheme → proxy URL; ``None``: from the environment (see ``proxy``).
-        proxy_ca_bundle: The CA bundle to verify an ``https://`` proxy with (default:
-            the same as the endpoint's).
-
-    Raises:
-        ValidationError: A proxy URL is malformed.
-    """
-
-    def __init__(
-        self,
-        timeouts: Timeouts,
-        max_connections: int,
-        max_poll_connections: int,
-        *,
-        verify: bool | str | None = None,
-        client_cert: ClientCert | None = None,
-        proxies: Mapping[str, str] | None = None,
-        proxy_ca_bundle: str | None = None,
-    ) -> None:
-        super().__init__(timeouts, max_connections, max_poll_connections)
+    def _setup(self) -> None:
         self._origins: dict[str, _Origin] = {}
         self._connections: set[_Connection] = set()
-        self._verify = resolve_verify(verify)
-        self._client_cert = client_cert
-        self._proxies: Proxies | None = Proxies(proxies) or None
-        self._proxy_ca_bundle = proxy_ca_bundle
         self._ssl: ssl.SSLContext | None = None
         self._proxy_ssl: ssl.SSLContext | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
