@@ -516,3 +516,35 @@ async def test_total_is_off_by_default_and_leaves_long_polls_their_wait() -> Non
             await conn.list_queues()
     with pytest.raises(ValueError, match="total"):
         Timeouts(total=0)
+
+
+# -- a proxy that will not tunnel --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [
+        (b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n", "502"),
+        (b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n", "407"),
+        (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "CONNECT|malformed"),
+        (b"", "closed|disconnected"),
+    ],
+)
+async def test_a_proxy_that_will_not_tunnel_is_a_transport_error(
+    kind: str, answer: bytes, match: str
+) -> None:
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        assert request.head.startswith(b"CONNECT 127.0.0.1:9 HTTP/1.1\r\n")
+        writer.write(answer)
+        return False
+
+    proxy = await Server(reply).start()
+    t = make(kind, proxies={"https": proxy.url})
+    try:
+        with pytest.raises(TransportError, match=match) as caught:
+            await t.request("https://127.0.0.1:9/", HEADERS, b"{}", read_timeout=LONG)
+    finally:
+        await t.aclose()
+        await proxy.stop()
+    assert len(proxy.requests) == 1
+    assert str(caught.value).strip()
