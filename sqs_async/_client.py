@@ -15,7 +15,7 @@ import enum
 import logging
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import yarl
@@ -37,14 +37,15 @@ from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
 from ._signing.credentials import CredentialProvider
 from ._signing.settings import Settings, check_region, region_nowait, resolve_settings
 from ._signing.sigv4 import SigV4Signer
-from ._transport.base import Transport
+from ._transport.base import Transport, check_url
 from ._transport.http11 import Http11Transport
+from ._transport.tls import resolve_verify
 from .errors import (
     ChecksumMismatch,
     ClientClosedError,
+    ReadTimeout,
     SQSError,
     ThrottledError,
-    ValidationError,
     for_code,
 )
 
@@ -78,16 +79,7 @@ class ClientState(enum.Enum):
 
 def _parse_endpoint(endpoint: str) -> yarl.URL:
     """The endpoint as written: no normalisation of its path or query (as in botocore)."""
-    try:
-        url = yarl.URL(endpoint.partition("#")[0], encoded=True)
-        if url.scheme in ("http", "https") and url.raw_host and url.port is not None:
-            sent = url.raw_host + url.raw_path_qs  # what goes into the Host and request line
-            if sent.isascii() and sent.isprintable() and " " not in sent:
-                return url
-    except (ValueError, TypeError):
-        pass
-    shown = "***@" + endpoint.rpartition("@")[2] if "@" in endpoint else endpoint  # no password
-    raise ValidationError(f"endpoint_url {shown!r} is not an http(s) URL")
+    return check_url(endpoint.partition("#")[0])
 
 
 class Client:
@@ -115,6 +107,10 @@ class Client:
         verify_checksums: bool = True,
         protocol: Protocol = "json",
         transport: Transport | HttpClient | None = None,
+        proxies: Mapping[str, str] | None = None,
+        proxies_config: Mapping[str, str] | None = None,
+        verify: bool | str | None = None,
+        client_cert: str | tuple[str, str] | None = None,
     ) -> None:
         if protocol not in ("json", "query", "auto"):
             raise ValueError(f"protocol must be 'json', 'query' or 'auto', not {protocol!r}")
@@ -133,7 +129,13 @@ class Client:
             max_connections=max_connections,
             max_poll_connections=max_poll_connections,
             verify_checksums=verify_checksums,
+            proxies=proxies,
+            proxies_config=proxies_config,
+            verify=verify,
+            client_cert=client_cert,
         )
+        if self.config.timeouts.total is not None:  # off by default: no cost per call then
+            self._call = self._call_within_total  # type: ignore[method-assign]
         self._credentials = CredentialProvider(
             access_key=aws_access_key_id,
             secret_key=aws_secret_access_key,
@@ -232,13 +234,20 @@ class Client:
             if self._transport is None:
                 config = self.config
                 sizes = (config.max_connections, config.max_poll_connections)
+                make: Callable[..., Transport] = Http11Transport
                 if self._http == "aiohttp":
                     # imported on demand: aiohttp costs ~100 ms to import (SSL contexts)
                     from ._transport.aiohttp_transport import AiohttpTransport
 
-                    self._transport = AiohttpTransport(config.timeouts, *sizes)
-                else:
-                    self._transport = Http11Transport(config.timeouts, *sizes)
+                    make = AiohttpTransport
+                self._transport = make(
+                    config.timeouts,
+                    *sizes,
+                    verify=resolve_verify(config.verify, settings.ca_bundle),
+                    client_cert=config.client_cert,
+                    proxies=config.proxies,
+                    proxy_ca_bundle=(config.proxies_config or {}).get("proxy_ca_bundle"),
+                )
             self._state = ClientState.OPENED
 
     def _adopt(self, task: asyncio.Task[Any]) -> None:
@@ -338,6 +347,26 @@ class Client:
         if config.verify_checksums:
             await self._verify(operation, params, result)
         return result
+
+    async def _call_within_total(
+        self, operation: str, params: Mapping[str, Any], *, validated: bool = False
+    ) -> dict[str, Any]:
+        """:meth:`_call` under ``Timeouts.total``: one deadline for all attempts and backoffs."""
+        total = self.config.timeouts.total or 0.0
+        wait = params.get("WaitTimeSeconds") if operation == "ReceiveMessage" else None
+        if isinstance(wait, int | float) and not isinstance(wait, bool):
+            total = max(total, wait + LONG_POLL_READ_MARGIN)  # a long poll is not cut short
+        deadline = asyncio.timeout(total)
+        try:
+            async with deadline:
+                return await Client._call(self, operation, params, validated=validated)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            raise ReadTimeout(
+                f"no complete response within Timeouts.total={total}s (retries included)",
+                operation=operation,
+            ) from exc
 
     async def _attempt(
         self,

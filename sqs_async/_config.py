@@ -1,14 +1,17 @@
 """Configuration: frozen dataclasses and the service limits.
 
-Bottom layer: imports nothing of ours.
+Bottom layer: imports only ``errors``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
+
+from .errors import ValidationError
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
@@ -72,15 +75,22 @@ class Timeouts:
         read: Waiting for a response to an ordinary call. A long poll always gets
             ``wait_time_seconds + LONG_POLL_READ_MARGIN`` when that is larger.
         pool: Waiting for a pooled connection to become free.
+        total: An overall deadline for a whole call, every attempt and backoff included
+            (``None``, the default: none, as in botocore). A long poll always gets at
+            least ``wait_time_seconds + LONG_POLL_READ_MARGIN``. Expiry raises
+            ``ReadTimeout`` and is not retried.
     """
 
     connect: float = 10.0
     read: float = 30.0
     pool: float = 60.0
+    total: float | None = None
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if value is None and field.name == "total":
+                continue
             if isinstance(value, timedelta):
                 object.__setattr__(self, field.name, seconds(value))
                 value = getattr(self, field.name)
@@ -150,6 +160,16 @@ class ClientConfig:
         max_poll_connections: Pooled connections for long polls, kept apart so that
             long polls never starve deletes and heartbeats (aiobotocore#451).
         verify_checksums: Verify MD5 of bodies and attributes; turn off on FIPS hosts.
+        proxies: Forward proxies, botocore's format: scheme of the endpoint → proxy URL
+            (``{"https": "http://user:pass@proxy:3128"}``). ``None``: ``HTTPS_PROXY``,
+            ``HTTP_PROXY`` and ``NO_PROXY`` (or their lowercase forms) from the environment.
+        proxies_config: botocore's ``proxies_config``; the key supported is
+            ``proxy_ca_bundle``, the CA bundle to verify an ``https://`` proxy with.
+        verify: How to verify the endpoint's TLS certificate: ``True`` (the default CAs),
+            ``False`` (not at all), or the path of a CA bundle. ``None``: ``AWS_CA_BUNDLE``,
+            else the config file's ``ca_bundle``, else the system's CA store.
+        client_cert: A client certificate for mutual TLS: one PEM file holding the
+            certificate and its key, or ``(certificate file, key file)``.
     """
 
     timeouts: Timeouts = Timeouts()
@@ -158,7 +178,36 @@ class ClientConfig:
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     max_poll_connections: int = DEFAULT_MAX_POLL_CONNECTIONS
     verify_checksums: bool = True
+    proxies: Mapping[str, str] | None = None
+    proxies_config: Mapping[str, str] | None = None
+    verify: bool | str | None = None
+    client_cert: str | tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.max_connections < 1 or self.max_poll_connections < 1:
             raise ValueError("max_connections and max_poll_connections must be at least 1")
+        if self.proxies is not None and (
+            not isinstance(self.proxies, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.proxies.items())
+        ):
+            raise ValidationError("proxies must map URL schemes to proxy URLs (strings)")
+        if self.proxies_config is not None and (
+            not isinstance(self.proxies_config, Mapping)
+            or set(self.proxies_config) - {"proxy_ca_bundle"}
+            or not isinstance(self.proxies_config.get("proxy_ca_bundle", ""), str)
+        ):
+            raise ValidationError(
+                "proxies_config supports one key, 'proxy_ca_bundle' (a CA bundle path)"
+            )
+        if self.verify is not None and not isinstance(self.verify, bool | str):
+            raise ValidationError("verify must be True, False or the path of a CA bundle")
+        cert = self.client_cert
+        if cert is not None and not (
+            isinstance(cert, str)
+            or (
+                isinstance(cert, tuple) and len(cert) == 2 and all(isinstance(c, str) for c in cert)
+            )
+        ):
+            raise ValidationError(
+                "client_cert must be a PEM file path or a (certificate, key) pair of paths"
+            )

@@ -51,6 +51,13 @@ class SQSConnection(Client):
             TLS verified against the system CA store or ``AWS_CA_BUNDLE``), ``"aiohttp"``
             (aiohttp's ``ClientSession``: five times the CPU per request, for setups that
             need its features), or a ``Transport`` object (a fake, in unit tests).
+        proxies: Forward proxies, botocore's format (``{"https": "http://proxy:3128"}``);
+            default: ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` from the environment.
+        proxies_config: ``{"proxy_ca_bundle": path}``: the CA bundle for an https proxy.
+        verify: ``True``, ``False`` or a CA bundle path; default: ``AWS_CA_BUNDLE``, the
+            config file's ``ca_bundle``, else the system's CA store.
+        client_cert: A client certificate for mutual TLS (a PEM file with the key, or a
+            ``(certificate, key)`` pair).
 
     Example::
 

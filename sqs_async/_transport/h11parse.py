@@ -9,6 +9,14 @@ whatever pieces the socket delivers, and implements the message framing of RFC 9
 * ``Content-Length`` must be one decimal value (repeated identical values are allowed);
 * with neither, the body runs to the end of the connection.
 
+Lines end in CRLF: a bare LF anywhere in a head, a chunk-size line or a trailer is refused
+(RFC 9112 §2.2 lets a recipient accept one; refusing it is the safe side against request
+smuggling). What is obviously not an HTTP/1.x response (an SSH banner, a TLS alert, a bad
+status line) is refused as soon as the bytes that show it arrive, not when a blank line that
+may never come ends the head; the verdict depends on the bytes only, never on how the socket
+split them. A chunked body is gathered in one ``bytearray``, so memory follows the body's
+size however small the chunks are.
+
 Header names come out lowercased, repeated headers joined with ``", "``. The whole exchange
 is bounded (header block, body), so a broken or hostile peer gets a :class:`ProtocolViolation`
 rather than unbounded memory. SQS responses are small (a received batch is at most about
@@ -62,15 +70,16 @@ class ResponseParser:
         self._status = 0
         self._headers: dict[str, str] = {}
         self._remaining = 0
-        self._body: list[bytes] = []
-        self._body_size = 0  # bytes in _body (chunked)
+        self._body = bytearray()  # a chunked body, gathered as it comes
+        self._body_size = 0  # bytes announced by the chunk sizes so far
         self.keep_alive = True
         self.started = False
 
     def reset(self) -> None:
         """Get ready for the next response on the same connection."""
         self._state = _HEAD
-        self._body = []
+        if self._body:
+            self._body = bytearray()
         self._body_size = 0
         self.started = False
 
@@ -129,14 +138,14 @@ class ResponseParser:
             if state == _HEAD:
                 end = buffer.find(b"\r\n\r\n")
                 if end < 0:
+                    _check_head_start(buffer, len(buffer))  # fail at once on what is not HTTP
                     if len(buffer) > MAX_HEAD_BYTES + 3:  # no room left for a valid end
                         raise ProtocolViolation(
                             f"response header block over {MAX_HEAD_BYTES} bytes"
                         )
                     return None
-                head = bytes(buffer[:end])
+                self._head(buffer, end)
                 del buffer[: end + 4]
-                self._head(head, len(head))
                 continue
             if state == _FIXED:
                 length = self._remaining
@@ -148,6 +157,8 @@ class ResponseParser:
             if state == _CHUNK_SIZE:
                 end = buffer.find(b"\r\n")
                 if end < 0:
+                    if 10 in buffer:
+                        raise ProtocolViolation("chunk size line ends in a bare LF")
                     if len(buffer) > _MAX_CHUNK_LINE + 1:
                         raise ProtocolViolation("chunk size line too long")
                     return None
@@ -168,8 +179,12 @@ class ResponseParser:
                 if not buffer:
                     return None
                 take = min(self._remaining, len(buffer))
-                self._body.append(bytes(buffer[:take]))
-                del buffer[:take]
+                if take == len(buffer):
+                    self._body += buffer
+                    buffer.clear()
+                else:
+                    self._body += buffer[:take]
+                    del buffer[:take]
                 self._remaining -= take
                 if self._remaining:
                     return None
@@ -187,12 +202,16 @@ class ResponseParser:
                 # trailer fields (rare) are read and dropped; an empty line ends them
                 end = buffer.find(b"\r\n")
                 if end < 0:
+                    if 10 in buffer:
+                        raise ProtocolViolation("trailer line ends in a bare LF")
                     if len(buffer) > MAX_HEAD_BYTES:
                         raise ProtocolViolation("trailer section too long")
                     return None
+                if buffer.find(b"\n", 0, end) >= 0:
+                    raise ProtocolViolation("trailer line ends in a bare LF")
                 del buffer[: end + 2]
                 if end == 0:
-                    return self._complete(b"".join(self._body))
+                    return self._complete(bytes(self._body))
                 continue
             # _TO_EOF
             if len(buffer) > MAX_BODY_BYTES:
@@ -202,7 +221,8 @@ class ResponseParser:
     def _complete(self, body: bytes) -> Response:
         response = Response(self._status, self._headers, body)
         self._state = _HEAD
-        self._body = []
+        if self._body:
+            self._body = bytearray()
         self._body_size = 0
         return response
 
@@ -211,19 +231,21 @@ class ResponseParser:
 
         Returns False for an interim (1xx) response, which is skipped.
         """
-        if end > MAX_HEAD_BYTES:  # the same bound however the bytes were split
-            raise ProtocolViolation(f"response header block over {MAX_HEAD_BYTES} bytes")
         lines = bytes(data[:end]).split(b"\r\n")
         status_line = lines[0]
         parts = status_line.split(b" ", 2)
-        if (
+        if (  # _status_ok(parts), inline: this runs for every response
             len(parts) < 2
             or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0")
             or len(parts[1]) != 3
             or not parts[1].isdigit()
             or parts[1][:1] == b"0"
+            or 10 in b"".join(lines)  # a bare LF (an int needle: no TypeError to clear)
         ):
+            _check_head_start(data, end + 2)  # raises, naming the first fault in the bytes
             raise ProtocolViolation(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+        if end > MAX_HEAD_BYTES:  # the same bound however the bytes were split
+            raise ProtocolViolation(f"response header block over {MAX_HEAD_BYTES} bytes")
         status = int(parts[1])
         headers: dict[str, str] = {}
         for line in lines[1:]:
@@ -270,6 +292,45 @@ class ResponseParser:
             self._state = _TO_EOF
             self.keep_alive = False
         return True
+
+
+_HTTP1: Final = b"HTTP/1."
+
+
+def _status_ok(parts: list[bytes]) -> bool:
+    """Whether ``status_line.split(b" ", 2)`` is an HTTP/1.x status line."""
+    return (
+        len(parts) >= 2
+        and parts[0] in (b"HTTP/1.1", b"HTTP/1.0")
+        and len(parts[1]) == 3
+        and parts[1].isdigit()
+        and parts[1][:1] != b"0"
+    )
+
+
+def _check_head_start(data: bytes | bytearray, end: int) -> None:
+    """Refuse a head (``data[:end]``, complete or not) as soon as its bytes show it is bad.
+
+    The checks go in the order of the bytes they look at (the first 7 bytes, the end of the
+    status line, any later line end), so a response split anywhere gets the same verdict.
+
+    Raises:
+        ProtocolViolation: Not ``HTTP/1.``, a bad status line, or a line ending in a bare LF.
+    """
+    n = min(end, len(data), len(_HTTP1))
+    if data[:n] != _HTTP1[:n]:
+        bad = next(i for i in range(n) if data[i] != _HTTP1[i])
+        raise ProtocolViolation(f"not an HTTP/1.x response: it begins {bytes(data[: bad + 1])!r}")
+    first = data.find(b"\n", 0, end)
+    if first < 0:
+        return
+    if data[first - 1] != 13:  # b"\r"
+        raise ProtocolViolation("a line of the response head ends in a bare LF")
+    status_line = bytes(data[: first - 1])
+    if not _status_ok(status_line.split(b" ", 2)):
+        raise ProtocolViolation(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+    if data.count(b"\n", 0, end) != data.count(b"\r\n", 0, end):
+        raise ProtocolViolation("a line of the response head ends in a bare LF")
 
 
 def _chunk_size(line: bytes) -> int:

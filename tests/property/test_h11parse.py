@@ -462,17 +462,17 @@ def _with_length(value: bytes) -> bytes:
 @pytest.mark.parametrize(
     ("wire", "match"),
     [
-        pytest.param(b"HTTP/2 200 OK\r\n\r\n", "status line", id="http2"),
-        pytest.param(b"HTTP/1.2 200 OK\r\n\r\n", "status line", id="http1.2"),
-        pytest.param(b"http/1.1 200 OK\r\n\r\n", "status line", id="lowercase-http"),
-        pytest.param(b"HTTP/1.1 20 OK\r\n\r\n", "status line", id="two-digit-status"),
-        pytest.param(b"HTTP/1.1 2000 OK\r\n\r\n", "status line", id="four-digit-status"),
-        pytest.param(b"HTTP/1.1 2x0 OK\r\n\r\n", "status line", id="non-digit-status"),
-        pytest.param(b"HTTP/1.1\r\n\r\n", "status line", id="no-status"),
-        pytest.param(b"HTTP/1.1  200 OK\r\n\r\n", "status line", id="two-spaces"),
-        pytest.param(b" HTTP/1.1 200 OK\r\n\r\n", "status line", id="leading-space"),
-        pytest.param(b"garbage\r\n\r\n", "status line", id="garbage"),
-        pytest.param(b"\x00\xff\r\n\r\n", "status line", id="binary"),
+        pytest.param(b"HTTP/2 200 OK\r\n\r\n", "not an HTTP/1.x", id="http2"),
+        pytest.param(b"HTTP/1.2 200 OK\r\n\r\n", "not an HTTP/1.x", id="http1.2"),
+        pytest.param(b"http/1.1 200 OK\r\n\r\n", "not an HTTP/1.x", id="lowercase-http"),
+        pytest.param(b"HTTP/1.1 20 OK\r\n\r\n", "not an HTTP/1.x", id="two-digit-status"),
+        pytest.param(b"HTTP/1.1 2000 OK\r\n\r\n", "not an HTTP/1.x", id="four-digit-status"),
+        pytest.param(b"HTTP/1.1 2x0 OK\r\n\r\n", "not an HTTP/1.x", id="non-digit-status"),
+        pytest.param(b"HTTP/1.1\r\n\r\n", "not an HTTP/1.x", id="no-status"),
+        pytest.param(b"HTTP/1.1  200 OK\r\n\r\n", "not an HTTP/1.x", id="two-spaces"),
+        pytest.param(b" HTTP/1.1 200 OK\r\n\r\n", "not an HTTP/1.x", id="leading-space"),
+        pytest.param(b"garbage\r\n\r\n", "not an HTTP/1.x", id="garbage"),
+        pytest.param(b"\x00\xff\r\n\r\n", "not an HTTP/1.x", id="binary"),
         pytest.param(
             b"HTTP/1.1 200 OK\r\nContent-Length 5\r\n\r\nhello", "header line", id="no-colon"
         ),
@@ -519,6 +519,16 @@ def _with_length(value: bytes) -> bytes:
         pytest.param(_CHUNKED + b"5\r\nhelloXY0\r\n\r\n", "CRLF", id="chunk-data-no-crlf"),
         pytest.param(_CHUNKED + b"5\r\nhello\n0\r\n\r\n", "CRLF", id="chunk-data-bare-lf"),
         pytest.param(_CHUNKED + b"5\r\nhello!\r\n0\r\n\r\n", "CRLF", id="chunk-data-too-long"),
+        # what is not HTTP fails on the bytes that show it, with no blank line to wait for
+        # (issue 11: it used to cost the whole read timeout)
+        pytest.param(b"SSH-2.0-OpenSSH_9.2\r\n", "it begins b'S'", id="ssh-banner"),
+        pytest.param(b"\x15\x03\x03\x00\x02\x02\x46", "it begins", id="tls-alert"),
+        pytest.param(b"HTTP/1.1 2000 OK\r\n", "status line", id="bad-status-line"),
+        pytest.param(b"HTTP/1.1 200 OK\n", "bare LF", id="bare-lf-status-line"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 2\n", "bare LF", id="bare-lf-header"),
+        pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\n", "bare LF", id="bare-lf-end"),
+        pytest.param(_CHUNKED + b"5\nhello", "bare LF", id="bare-lf-chunk-size"),
+        pytest.param(_CHUNKED + b"0\r\nX-T: 1\n", "bare LF", id="bare-lf-trailer"),
     ],
 )
 def test_malformed_input_is_a_protocol_violation(wire: bytes, match: str) -> None:
@@ -613,3 +623,35 @@ def test_eof_ends_an_unframed_empty_body() -> None:
     assert parser.feed(b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n") is None
     assert parser.feed_eof() == Response(200, {"server": "x"}, b"")
     assert not parser.keep_alive
+
+
+# -- hostile peers (issue 11): fail at once, memory follows the body -------------------------------
+
+
+@pytest.mark.parametrize("chunk", [2, 7])
+def test_memory_follows_the_body_however_small_the_chunks(chunk: int) -> None:
+    import tracemalloc
+
+    size = 1 << 18
+    data = bytes(range(256)) * (size // 256)
+    wire = bytearray(_CHUNKED)
+    for i in range(0, size, chunk):
+        piece = data[i : i + chunk]
+        wire += b"%x\r\n%s\r\n" % (len(piece), piece)
+    wire += b"0\r\n\r\n"
+    reads = [bytes(wire[i : i + 65536]) for i in range(0, len(wire), 65536)]
+    del wire
+    parser = ResponseParser()
+    tracemalloc.start()
+    try:
+        response = None
+        for read in reads:
+            response = parser.feed(read)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response is not None
+    assert response.body == data
+    # the body (gathered, then copied out once) and a read's worth of buffer; one object per
+    # chunk, as before, took about 20 times the body
+    assert peak < 3 * size

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime
-import ipaddress
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from http_support import (
+    HEADERS,
+    OK_BODY,
+    SOON,
+    Reply,
+    Request,
+    Server,
+    response,
+    self_signed,
+)
 
 from sqs_async import Timeouts
 from sqs_async._transport.http11 import Http11Transport
@@ -34,93 +37,6 @@ from sqs_async.errors import (
     ReadTimeout,
     ResponseError,
 )
-
-SOON = 10.0  # deadline for conditions that should hold almost at once
-OK_BODY = b'{"MessageId":"m-1"}'
-HEADERS = {"Host": "127.0.0.1", "Content-Type": "application/x-amz-json-1.0"}
-
-
-@dataclass
-class Request:
-    head: bytes
-    body: bytes
-    connection: int
-
-
-Reply = Callable[[Request, asyncio.StreamWriter], Awaitable[bool]]
-"""Answers one request; returns False to close the connection afterwards."""
-
-
-def response(body: bytes = OK_BODY, *, status: int = 200, extra: str = "") -> bytes:
-    return (
-        f"HTTP/1.1 {status} OK\r\nContent-Type: application/x-amz-json-1.0\r\n"
-        f"x-amzn-RequestId: rid-1\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
-    ).encode() + body
-
-
-async def keep_alive(request: Request, writer: asyncio.StreamWriter) -> bool:
-    writer.write(response(request.body or OK_BODY))
-    return True
-
-
-@dataclass
-class Server:
-    reply: Reply = keep_alive
-    requests: list[Request] = field(default_factory=list)
-    connections: int = 0
-    eofs: int = 0
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    server: asyncio.Server | None = None
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
-
-    async def start(self, ssl_context: ssl.SSLContext | None = None) -> Server:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=ssl_context)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        number = self.connections
-        try:
-            while True:
-                try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except asyncio.IncompleteReadError:
-                    break
-                length = 0
-                for line in head.split(b"\r\n"):
-                    name, _, value = line.partition(b":")
-                    if name.lower() == b"content-length":
-                        length = int(value)
-                body = await reader.readexactly(length)
-                request = Request(head, body, number)
-                self.requests.append(request)
-                await self._notify()
-                if not await self.reply(request, writer):
-                    break
-                await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self.eofs += 1
-            await self._notify()
-            writer.close()
-
-    async def _notify(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
-
-    async def until(self, predicate: Callable[[], bool]) -> None:
-        async with asyncio.timeout(SOON), self.changed:
-            await self.changed.wait_for(predicate)
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
 
 
 def one_connection(pool: float) -> Http11Transport:
@@ -495,41 +411,10 @@ def test_works_on_uvloop() -> None:
 # -- TLS ----------------------------------------------------------------------------------------
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 async def test_tls_is_verified_against_aws_ca_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     server = await Server().start(context)
