@@ -342,6 +342,26 @@ async def test_verify_and_ca_bundles(
         await server.stop()
 
 
+async def test_the_config_files_ca_bundle_is_trusted(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ca_bundle`` in the shared config file verifies the endpoint, as in botocore."""
+    ca = CA(tmp_path)
+    server = await Server(answer_list_queues).start(ca.issue("127.0.0.1").server_context())
+    config = tmp_path / "config"
+    try:
+        config.write_text("[default]\nregion = us-east-1\n")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+        async with connect(https(server), kind) as conn:
+            with pytest.raises(ConnectError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
+                await conn.list_queues()
+        config.write_text(f"[default]\nregion = us-east-1\nca_bundle = {ca.cert}\n")
+        async with connect(https(server), kind) as conn:
+            assert await conn.list_queues() == {"QueueUrls": []}
+    finally:
+        await server.stop()
+
+
 async def test_client_certificates(kind: str, tmp_path: Path) -> None:
     ca = CA(tmp_path)
     client = ca.issue(client=True)
