@@ -168,7 +168,8 @@ class BatchConsumer(Consumer):
             for message in succeeded:
                 if self._on_handled is not None:
                     call_hook(self._on_handled, message, seconds)
-                await self._succeeded(message)
+                if not self._delete_nowait(message):
+                    await self._delete(message)
             if held:
                 await self._fetcher.release([m for m in batch if id(m) in held])
             if failed:

@@ -200,7 +200,8 @@ class Consumer:
         )
         self._dead_letters = DeadLetters(queue, dead_letter_queue)
         self._failures = FailureLog()
-        self._invoke: Callable[[Any], Awaitable[Any]] = self._call_handler
+        # The per-message path calls the handler itself when it is async and unwrapped.
+        self._invoke: Callable[[Any], Awaitable[Any]] = handler
         self._inner: Callable[[Any], Awaitable[Any]] = self._invoke  # what middleware wraps
         self._chain: tuple[Middleware, ...] = ()
         self._executor: ThreadPoolExecutor | None = None
@@ -304,9 +305,6 @@ class Consumer:
 
     # -- calling the handler --------------------------------------------------------------
 
-    def _call_handler(self, argument: Any) -> Awaitable[Any]:
-        return self._handler(argument)
-
     async def _call_in_thread(self, argument: Any) -> Any:
         """Run a plain function handler in the consumer's threads (bounded by
         ``concurrency``), in the context of the handler's task (what middleware set)."""
@@ -363,7 +361,8 @@ class Consumer:
             self.handled += 1
             if on_handled is not None:
                 call_hook(on_handled, message, time.monotonic() - started)
-            await self._succeeded(message)
+            if not self._delete_nowait(message):
+                await self._delete(message)
         finally:
             self._done(message, group, succeeded)
 
@@ -383,14 +382,17 @@ class Consumer:
         )
         return True
 
-    async def _succeeded(self, message: Message) -> None:
+    def _delete_nowait(self, message: Message) -> bool:
+        """Queue the delete of a handled message; False: delete it directly (awaited).
+
+        Unless the handler deleted or released it itself: delete it, batched and not
+        awaited (a failure is logged, and the message comes back: at least once);
+        shutdown flushes what is pending. Once the batcher is closed, directly. Synchronous:
+        the per-message path awaits nothing more than the handler.
+        """
         lease = self._fetcher.finish(message)
         lost = message.receipt_handle in self._lost
-        # Unless the handler deleted or released it itself: delete it, batched and not
-        # awaited (a failure is logged, and the message comes back: at least once);
-        # shutdown flushes what is pending. Once the batcher is closed, directly.
-        if (lease is not None or lost) and not self._fetcher.delete_nowait(message):
-            await self._delete(message)
+        return not ((lease is not None or lost) and not self._fetcher.delete_nowait(message))
 
     async def _delete(self, message: Message) -> bool:
         try:

@@ -57,8 +57,9 @@ MAX_POLL_BACKOFF = 20.0
 SHUTDOWN_TIMEOUT = 30.0
 # A poll that may park asks for this visibility (when the lease is longer), so that what it
 # takes after we abandoned it comes back within seconds; the lease manager extends what it
-# brings to the real timeout (issue 9: prompt stop, nothing held hostage).
-PARKED_VISIBILITY = 5
+# brings to the real timeout (issue 9: prompt stop, nothing held hostage). 10 s, not less:
+# the extension must get through a loaded server or a busy event loop in time.
+PARKED_VISIBILITY = 10
 # At shutdown, how long a poll expected to return at once gets before it is abandoned too.
 ABANDON_GRACE = 1.0
 EMPTY_SHORT_POLL_PAUSE = 0.05  # seconds between empty short polls while waiting to end

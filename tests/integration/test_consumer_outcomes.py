@@ -112,6 +112,26 @@ async def test_reject_keeps_the_fifo_group_and_uses_an_explicit_dead_letter_queu
     assert (stats.rejected, stats.handled) == (1, 1)
 
 
+async def test_reject_without_a_dead_letter_queue_is_never_dropped(
+    make_queue: QueueMaker, caplog: pytest.LogCaptureFixture
+) -> None:
+    queue = await make_queue(visibility_timeout=30)  # no RedrivePolicy
+    await queue.write("poison")
+    attempts: list[str] = []
+
+    async def handler(message: Message) -> None:
+        attempts.append(message.attributes["ApproximateReceiveCount"])
+        if len(attempts) == 1:
+            raise Reject("cannot parse")
+
+    caplog.set_level(logging.ERROR, logger="sqs_async")
+    stats = await queue.consume(handler, wait_time_seconds=1, retry_backoff=1, stop_when_empty=True)
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "no dead-letter queue" in record.getMessage()
+    assert attempts == ["1", "2"]  # came back after the normal backoff, handled the second time
+    assert (stats.rejected, stats.failed, stats.handled) == (0, 1, 1)
+
+
 async def test_a_plain_function_handler_against_the_server(make_queue: QueueMaker) -> None:
     queue = await make_queue()
     await queue.write_batch([f"s{i}" for i in range(5)])

@@ -575,7 +575,11 @@ async def test_a_full_receive_asks_for_the_real_timeout_and_a_short_one_is_exten
         await task
     receives = _calls(transport, "ReceiveMessage")
     # first: may park (nothing known); then 10 came back: the next need not park; then 5
-    assert [c.params["VisibilityTimeout"] for c in receives[:3]] == [PARKED_VISIBILITY, 60, 5]
+    assert [c.params["VisibilityTimeout"] for c in receives[:3]] == [
+        PARKED_VISIBILITY,
+        60,
+        PARKED_VISIBILITY,
+    ]
     # What the short receives brought was extended to the real timeout, none of the rest.
     extended = {
         fake.body_of(entry["ReceiptHandle"])
