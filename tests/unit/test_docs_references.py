@@ -68,8 +68,9 @@ FOREIGN = frozenset(
     {
         # Python and pytest
         "max", "min", "repr", "str", "xfail",
-        # the conventional name of the reader's own entry point in the examples
-        "main",
+        # the reader's own callables in the examples: an entry point, a handler's work, and
+        # the middleware signature's parameters (consumers.md)
+        "main", "work", "middleware", "call_next",
         # PromQL, in the metrics examples
         "rate", "histogram_quantile",
         # aiobotocore / boto 2 names that the migration guide compares with
