@@ -30,7 +30,12 @@ LOAD_METRICS = (
     "server_cpu_us_per_req",
     "client_core_busy",
 )
-STARTUP_METRICS = ("import_ms", "first_response_cold_ms", "first_response_warm_ms")
+STARTUP_METRICS = (
+    "import_ms",
+    "import_ready_ms",
+    "first_response_cold_ms",
+    "first_response_warm_ms",
+)
 CLI_METRICS = ("wall_ms",)
 RATIOS = ("vs_socket", "vs_aiohttp", "vs_aiobotocore")
 RSS_METRICS = ("messages", "rss_start_mib", "rss_peak_mib", "rss_growth_mib", "rss_end_mib")
@@ -53,6 +58,7 @@ def _load_metrics(result: dict[str, Any]) -> dict[str, float]:
 def _startup_metrics(result: dict[str, Any]) -> dict[str, float]:
     return {
         "import_ms": result["import_s"] * 1e3,
+        "import_ready_ms": result.get("import_ready_s", result["import_s"]) * 1e3,
         "first_response_cold_ms": result["first_response_cold_s"] * 1e3,
         "first_response_warm_ms": result["first_response_warm_s"] * 1e3,
     }
@@ -169,7 +175,9 @@ def summarize(raw: dict[str, Any]) -> dict[str, Any]:
         row["note"] = commands.get(row["client"], "")
     by_client = {r["client"]: r for r in startup}
     for row in startup:  # the socket floor imports just the stdlib modules sqs_async needs
-        row["ratios"]["import_vs_stdlib"] = _ratio(row, by_client.get(SOCKET_FLOOR), "import_ms")
+        floor = by_client.get(SOCKET_FLOOR)
+        row["ratios"]["import_vs_stdlib"] = _ratio(row, floor, "import_ms")
+        row["ratios"]["ready_vs_stdlib"] = _ratio(row, floor, "import_ready_ms")
     summary = {
         "meta": raw["meta"],
         "load": load,
@@ -234,15 +242,19 @@ def targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
         )
     startup = {r["client"]: r for r in summary["startup"]}
     mine = startup.get("sqs_async")
-    value = None if mine is None else mine["ratios"].get("import_vs_stdlib")
-    out.append(
-        {
-            "target": "import sqs_async ≤ 1.5x the stdlib modules it needs",
-            "ratio": "import_vs_stdlib",
-            "values": {"asyncio": value},
-            "met": _met(value, "<=", 1.5),
-        }
-    )
+    for ratio, label in (
+        ("import_vs_stdlib", "import sqs_async ≤ 1.5x the stdlib modules it needs"),
+        ("ready_vs_stdlib", "import sqs_async + resolve connect_sqs ≤ 1.5x the same"),
+    ):
+        value = None if mine is None else mine["ratios"].get(ratio)
+        out.append(
+            {
+                "target": label,
+                "ratio": ratio,
+                "values": {"asyncio": value},
+                "met": _met(value, "<=", 1.5),
+            }
+        )
     return out
 
 
@@ -371,7 +383,9 @@ def markdown(summary: dict[str, Any]) -> str:
         "## Start-up (fresh interpreter per client and repetition)",
         "",
         f"The {SOCKET_FLOOR} row imports only the standard-library modules sqs_async needs "
-        f"({', '.join(STDLIB_NEEDS)}); `import vs stdlib` is each import time divided by it.",
+        f"({', '.join(STDLIB_NEEDS)}); `import vs stdlib` is each import time divided by it. "
+        "sqs_async imports its names on first use: `+ entry point` adds resolving "
+        "`sqs_async.connect_sqs` (the others have their entry point once imported).",
         "",
     ]
     lines += _table(
@@ -379,6 +393,8 @@ def markdown(summary: dict[str, Any]) -> str:
             "client",
             "import ms",
             "import vs stdlib",
+            "+ entry point ms",
+            "vs stdlib",
             "create → first response ms (cold)",
             "(warm)",
             "first response vs socket floor",
@@ -390,6 +406,8 @@ def markdown(summary: dict[str, Any]) -> str:
                 r["client"],
                 _cell(r, "import_ms", spread=True),
                 _ratio_cell(r["ratios"].get("import_vs_stdlib")),
+                _cell(r, "import_ready_ms", spread=True),
+                _ratio_cell(r["ratios"].get("ready_vs_stdlib")),
                 _cell(r, "first_response_cold_ms", spread=True),
                 _cell(r, "first_response_warm_ms"),
                 _ratio_cell(r["ratios"]["vs_socket"]),

@@ -19,8 +19,6 @@ import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import yarl
-
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_POLL_CONNECTIONS,
@@ -38,7 +36,6 @@ from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
 from ._signing.credentials import CredentialProvider, resolve_region, resolve_region_nowait
 from ._signing.sigv4 import SigV4Signer
 from ._transport.base import Transport
-from ._transport.http11 import Http11Transport
 from .errors import (
     ChecksumMismatch,
     ClientClosedError,
@@ -202,6 +199,8 @@ class Client:
             if self.region is None:
                 self.region = await resolve_region(self._region_arg, self._profile)
             endpoint = self._endpoint_arg or _endpoint_for(self.region)
+            import yarl  # imported here: ``import sqs_async`` stays cheap (benchmarks/startup.py)
+
             url = yarl.URL(endpoint)
             if url.scheme not in ("http", "https") or not url.host:
                 raise ValidationError(f"endpoint_url {endpoint!r} is not an http(s) URL")
@@ -224,6 +223,8 @@ class Client:
 
                     self._transport = AiohttpTransport(config.timeouts, *sizes)
                 else:
+                    from ._transport.http11 import Http11Transport
+
                     self._transport = Http11Transport(config.timeouts, *sizes)
             self._state = ClientState.OPENED
 

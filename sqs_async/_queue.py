@@ -13,10 +13,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from . import _bulk
-from ._batching import BatchWriter, entry_error
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
-from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
 from ._message import Message, to_wire_attributes
 from ._protocol.batches import split_batches
 from ._protocol.codec import dumps
@@ -24,7 +21,12 @@ from ._protocol.validate import check_range, entry_size
 from .errors import SQSError, ValidationError
 
 if TYPE_CHECKING:
+    from ._batching import BatchWriter
     from ._client import Client
+    from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
+
+# The consumer, the batch writer and the whole-queue jobs (``_bulk``) are imported where they
+# are used: a program that only sends, or a command-line call, does not pay their import.
 
 __all__ = ["BatchResults", "FailedEntry", "Queue", "SuccessfulEntry"]
 
@@ -72,6 +74,8 @@ class BatchResults:
 
 
 def _failure(message: Message, item: dict[str, Any], operation: str) -> FailedEntry:
+    from ._batching import entry_error
+
     error = entry_error(item, operation)
     return FailedEntry(message, error, bool(item.get("SenderFault", True)))
 
@@ -511,6 +515,8 @@ class Queue:
         Unlike :meth:`purge` it counts, and works where purges are rate-limited. Messages
         that other consumers hold in flight are not touched.
         """
+        from . import _bulk
+
         return await _bulk.clear(self, progress)
 
     async def dump(
@@ -525,12 +531,16 @@ class Queue:
         Returns:
             How many messages were written.
         """
+        from . import _bulk
+
         return await _bulk.dump(self, file_name, sep, progress)
 
     async def save_to_file(
         self, fp: IO[str], sep: str = "\n", *, progress: Progress | None = None
     ) -> int:
         """Write every body to an open text file and delete what was written."""
+        from . import _bulk
+
         return await _bulk.save(self, fp, sep, progress)
 
     async def save_to_filename(self, file_name: str, sep: str = "\n") -> int:
@@ -546,6 +556,8 @@ class Queue:
         Bodies are sent exactly as they appear in the file (the wire text), as messages of
         the queue's class, so a dump of any format loads back unchanged.
         """
+        from . import _bulk
+
         return await _bulk.load(self, fp, sep, progress)
 
     async def load_from_filename(self, file_name: str, sep: str = "\n") -> int:
@@ -594,6 +606,8 @@ class Queue:
             message_attributes: Message attributes to receive (default all).
             hooks: :class:`~sqs_async.ConsumerHooks` for metrics.
         """
+        from ._consumer import MessageStream
+
         return MessageStream(
             self,
             batch_size=batch_size,
@@ -616,6 +630,8 @@ class Queue:
         Start it with ``await consumer.run()``; stop it with ``consumer.stop()``. The
         options are :class:`~sqs_async.Consumer`'s.
         """
+        from ._consumer import Consumer
+
         return Consumer(self, handler, **options)
 
     async def consume(self, handler: Handler, **options: Any) -> ConsumerStatistics:
@@ -634,6 +650,8 @@ class Queue:
         Returns:
             The final statistics (when stopped with ``stop_when_empty``).
         """
+        from ._consumer import Consumer
+
         return await Consumer(self, handler, **options).run()
 
     def batch_writer(self, **options: Any) -> BatchWriter:
@@ -644,6 +662,8 @@ class Queue:
             async with queue.batch_writer() as writer:
                 await asyncio.gather(*(writer.write(f"job {i}") for i in range(1000)))
         """
+        from ._batching import BatchWriter
+
         return BatchWriter(self, **options)
 
 
