@@ -32,6 +32,7 @@ from ..errors import MessageTooLarge, ValidationError
 from .operations import OPERATIONS, missing_members
 
 __all__ = [
+    "body_size",
     "check_attributes",
     "check_body",
     "check_id",
@@ -211,6 +212,20 @@ def message_size(body: str, attributes: Mapping[str, Any] | None = None) -> int:
     return size
 
 
+def _too_large(size: int, limit: int) -> MessageTooLarge:
+    return MessageTooLarge(
+        f"message is {size} bytes (body and attributes); the limit is {limit} bytes"
+    )
+
+
+def body_size(body: object, limit: int, field: str = "MessageBody") -> int:
+    """Check a message that is a body alone (no attributes); return its size in bytes."""
+    size = _utf8_len(check_body(body, field))
+    if size > limit:
+        raise _too_large(size, limit)
+    return size
+
+
 def entry_size(entry: Mapping[str, Any], limit: int, field: str = "MessageBody") -> int:
     """Check one message (SendMessage params or a batch entry); return its size in bytes."""
     body = check_body(entry.get("MessageBody"), field)
@@ -222,9 +237,7 @@ def entry_size(entry: Mapping[str, Any], limit: int, field: str = "MessageBody")
     if system:  # checked, but system attributes do not count towards the size limit
         check_attributes(system, "MessageSystemAttributes")
     if size > limit:
-        raise MessageTooLarge(
-            f"message is {size} bytes (body and attributes); the limit is {limit} bytes"
-        )
+        raise _too_large(size, limit)
     delay = entry.get("DelaySeconds")
     if delay is not None:
         check_range("DelaySeconds", delay, 0, MAX_DELAY_SECONDS)
