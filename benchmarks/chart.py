@@ -55,6 +55,7 @@ def panels(summary: dict[str, Any]) -> list[dict[str, Any]]:
     startup_groups = []
     for metric, label in (
         ("import_ms", "import ms"),
+        ("import_ready_ms", "import + entry point ms"),
         ("first_response_cold_ms", "first response ms"),
     ):
         bars = [
@@ -110,7 +111,15 @@ def _headline(summary: dict[str, Any], ax: Any) -> None:
             row = _find(summary["load"], scenario, "sqs_async", loop)
             values.append((row or {}).get("ratios", {}).get("vs_socket") or 0.0)
         xs = [i + (index - (len(loops) - 1) / 2) * width for i in range(len(scenarios))]
-        bars = ax.bar(xs, values, width, label=f"sqs_async, {loop}", alpha=0.9 - 0.3 * index)
+        bars = ax.bar(
+            xs,
+            values,
+            width,
+            label=f"sqs_async, {loop}",
+            color=COLORS["sqs_async"],
+            alpha=1.0 - 0.45 * index,
+            hatch="//" if index else None,
+        )
         ax.bar_label(bars, fmt="%.2fx", fontsize=7)
     for i, scenario in enumerate(scenarios):
         bound = TARGET_VS_SOCKET.get(scenario)
