@@ -343,6 +343,8 @@ class Harness:
 
     def _cli(self, rep: int, admin: Admin, log: IO[str]) -> None:
         """Wall time of one whole command-line process asking for a queue's message count."""
+        admin.fill("cli", 0, "x")  # creates it
+        admin.purge("cli")  # what earlier repetitions left
         admin.fill("cli", 3, "x")
         queue_url = f"http://127.0.0.1:{self.port}/000000000000/cli"
         env = _env()
@@ -369,7 +371,8 @@ class Harness:
                 if done.returncode == 0 and "3" in done.stdout:
                     answer = {"status": "ok", "result": {"wall_s": wall}}
                 else:
-                    reason = f"exit {done.returncode}: {(done.stderr or done.stdout)[-200:]}"
+                    output = " ".join((done.stderr or done.stdout).split())
+                    reason = f"exit {done.returncode}: {output[-200:]}"
                     answer = {"status": "error", "reason": reason}
             answer["command"] = what
             self._record("cli", "cli", client, "asyncio", rep, answer)

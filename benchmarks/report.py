@@ -287,9 +287,10 @@ def _ratio_cell(value: float | None) -> str:
 
 def _status_cell(row: dict[str, Any]) -> str:
     if row["status"] == "ok":
-        return str(row.get("note", "")) + (f" ⚠ {row['reason']}" if row.get("reason") else "")
+        reason = " ".join(str(row.get("reason", "")).split()).replace("|", "/")
+        return str(row.get("note", "")) + (f" ⚠ {reason}" if reason else "")
     label = "n/a (not available: " if row["status"] == "n/a" else "error ("
-    return f"{label}{row.get('reason', '')})".replace("|", "/")
+    return f"{label}{' '.join(str(row.get('reason', '')).split())})".replace("|", "/")
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
