@@ -182,9 +182,7 @@ async def test_write_batch_of_plain_bodies_checks_every_body_md5() -> None:
         result = await conn.queue(QUEUE_URL).write_batch([f"body {i}" for i in range(12)])
     assert mock.operations() == ["SendMessageBatch", "SendMessageBatch"]
     assert not result.successful
-    assert [entry.message.get_body() for entry in result.failed] == [
-        f"body {i}" for i in range(12)
-    ]
+    assert [entry.message.get_body() for entry in result.failed] == [f"body {i}" for i in range(12)]
     assert all(isinstance(entry.error, ChecksumMismatch) for entry in result.failed)
     assert all(entry.error.operation == "SendMessageBatch" for entry in result.failed)
 
