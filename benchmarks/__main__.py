@@ -7,6 +7,7 @@ default full (about 10-15 minutes). See benchmarks/README.md for what each numbe
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from pathlib import Path
 
@@ -37,11 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--loops", default="asyncio,uvloop", help="comma-separated: asyncio, uvloop"
     )
-    everything = (*LOAD_SCENARIOS, "startup", "rss")
+    everything = (*LOAD_SCENARIOS, "startup", "cli", "rss")
     parser.add_argument(
         "--scenarios",
         default=",".join(everything),
         help=f"comma-separated subset of {','.join(everything)} (default: all)",
+    )
+    parser.add_argument(
+        "--aws-cli",
+        default=shutil.which("aws"),
+        help="the AWS CLI for the 'cli' scenario (default: 'aws' on PATH; none: not measured)",
     )
     args = parser.parse_args(argv)
 
@@ -55,14 +61,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown scenarios in {scenarios}")
     mode = MODES["smoke" if args.smoke else "quick" if args.quick else "full"]
 
-    raw = Harness(mode, args.out, clients=clients, loops=loops, scenarios=scenarios).run()
+    harness = Harness(
+        mode, args.out, clients=clients, loops=loops, scenarios=scenarios, aws_cli=args.aws_cli
+    )
+    raw = harness.run()
     summary = summarize(raw)
     paths = write_outputs(summary, args.out)
-    paths["png"] = args.out / "results.png"
-    renderer = write_chart(summary, paths["png"])
+    png = args.out / "results.png"
+    if write_chart(summary, png):
+        paths["png"] = png
+    else:
+        print("png: not drawn (matplotlib, of the 'bench' extra, is missing)", file=sys.stderr)
     print(markdown(summary))
     for kind, path in paths.items():
-        print(f"{kind}: {path}" + (f" ({renderer})" if kind == "png" else ""), file=sys.stderr)
+        print(f"{kind}: {path}", file=sys.stderr)
     return 0
 
 

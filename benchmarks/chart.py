@@ -1,8 +1,10 @@
-"""The PNG chart: client CPU per message per scenario and client, one panel per event loop,
-plus start-up and consumer memory panels.
+"""The PNG chart, drawn with matplotlib (the ``bench`` extra): the headline panel (sqs_async's
+client CPU per message as a multiple of the raw-socket floor's, with the targets), then client
+CPU per message per scenario and client, one panel per event loop, then start-up and consumer
+memory panels.
 
-Layer: reads the summary from `benchmarks.report`. Uses matplotlib (the ``bench`` extra) when
-it is installed, else `benchmarks._png`, a small built-in renderer of the same bars.
+Layer: reads the summary from `benchmarks.report`. Without matplotlib no chart is drawn (the
+markdown and JSON hold every number).
 """
 
 from __future__ import annotations
@@ -25,7 +27,10 @@ COLORS = {
     "boto3": "#2ca02c",
     "aiosqs": "#9467bd",
     "raw-aiohttp": "#7f7f7f",
+    "raw-socket": "#17becf",
 }
+# The issue's bound on sqs_async's CPU per message as a multiple of the socket floor's.
+TARGET_VS_SOCKET = {"send": 1.5, "send_batch": 2.0, "receive_delete": 1.5}
 
 
 def panels(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -50,6 +55,7 @@ def panels(summary: dict[str, Any]) -> list[dict[str, Any]]:
     startup_groups = []
     for metric, label in (
         ("import_ms", "import ms"),
+        ("import_ready_ms", "import + entry point ms"),
         ("first_response_cold_ms", "first response ms"),
     ):
         bars = [
@@ -83,18 +89,51 @@ def _values(row: dict[str, Any] | None, metric: str) -> tuple[float, float, floa
     return (value["median"], value["min"], value["max"])
 
 
-def write_chart(summary: dict[str, Any], path: Path) -> str:
-    """Write the PNG; returns which renderer drew it."""
+def write_chart(summary: dict[str, Any], path: Path) -> str | None:
+    """Write the PNG; returns None (and writes nothing) when matplotlib is not installed."""
     try:
         import matplotlib
     except ImportError:
-        from benchmarks._png import render
-
-        path.write_bytes(render(panels(summary), COLORS))
-        return "builtin"
+        return None
     matplotlib.use("Agg")
     _matplotlib(summary, path)
     return "matplotlib"
+
+
+def _headline(summary: dict[str, Any], ax: Any) -> None:
+    """sqs_async's CPU per message over the socket floor's, per scenario and loop."""
+    loops = summary["meta"]["loops"]
+    scenarios = [s for s in LOAD_SCENARIOS if s != "batch_writer"]
+    width = 0.8 / max(len(loops), 1)
+    for index, loop in enumerate(loops):
+        values = []
+        for scenario in scenarios:
+            row = _find(summary["load"], scenario, "sqs_async", loop)
+            values.append((row or {}).get("ratios", {}).get("vs_socket") or 0.0)
+        xs = [i + (index - (len(loops) - 1) / 2) * width for i in range(len(scenarios))]
+        bars = ax.bar(
+            xs,
+            values,
+            width,
+            label=f"sqs_async, {loop}",
+            color=COLORS["sqs_async"],
+            alpha=1.0 - 0.45 * index,
+            hatch="//" if index else None,
+        )
+        ax.bar_label(bars, fmt="%.2fx", fontsize=7)
+    for i, scenario in enumerate(scenarios):
+        bound = TARGET_VS_SOCKET.get(scenario)
+        if bound is not None:
+            ax.hlines(bound, i - 0.45, i + 0.45, colors="red", linestyles="dashed", linewidth=1)
+    ax.axhline(1.0, color=COLORS["raw-socket"], linewidth=1)
+    ax.set_xticks(range(len(scenarios)), [SHORT[s] for s in scenarios])
+    ax.set_title(
+        "sqs_async client CPU per message ÷ the raw-socket floor's (1.0 = the floor; "
+        "dashed red: target)",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(axis="y", alpha=0.3)
 
 
 def _matplotlib(summary: dict[str, Any], path: Path) -> None:
@@ -102,9 +141,11 @@ def _matplotlib(summary: dict[str, Any], path: Path) -> None:
 
     specs = panels(summary)
     clients = summary["meta"]["clients"]
-    fig, axes = plt.subplots(len(specs), 1, figsize=(11, 3.6 * len(specs)), squeeze=False)
+    rows = len(specs) + 1
+    fig, axes = plt.subplots(rows, 1, figsize=(11, 3.6 * rows), squeeze=False)
+    _headline(summary, axes[0, 0])
     width = 0.8 / len(clients)
-    for ax, spec in zip(axes[:, 0], specs, strict=True):
+    for ax, spec in zip(axes[1:, 0], specs, strict=True):
         for index, client in enumerate(clients):
             xs, heights, lows, highs = [], [], [], []
             for group_index, (_, bars) in enumerate(spec["groups"]):
@@ -140,7 +181,7 @@ def _matplotlib(summary: dict[str, Any], path: Path) -> None:
         if spec["log"]:
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles, labels = axes[1, 0].get_legend_handles_labels()
     fig.legend(
         handles,
         labels,

@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from benchmarks._system import available_cpus, cpu_layout, pin_to_cpu
 from benchmarks.admin import Admin
-from benchmarks.clients import CLIENTS
+from benchmarks.clients import CLIENTS, KEY_ID, REGION, SECRET
 from benchmarks.scenarios import LOAD_SCENARIOS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,11 +155,13 @@ class Harness:
         out_dir: Path,
         clients: tuple[str, ...] = CLIENTS,
         loops: tuple[str, ...] = ("asyncio", "uvloop"),
-        scenarios: tuple[str, ...] = (*LOAD_SCENARIOS, "startup", "rss"),
+        scenarios: tuple[str, ...] = (*LOAD_SCENARIOS, "startup", "cli", "rss"),
         progress: Callable[[str], None] | None = None,
+        aws_cli: str | None = None,
     ) -> None:
         self.mode, self.out_dir, self.clients, self.loops = mode, out_dir, clients, loops
         self.scenarios = scenarios
+        self.aws_cli = aws_cli
         self.progress = progress or (lambda line: print(line, file=sys.stderr, flush=True))
         self.server_cpu, self.client_cpu = cpu_layout()
         self.records: list[dict[str, Any]] = []
@@ -182,10 +184,21 @@ class Harness:
                     workers[client].start()
                 for worker in workers.values():
                     worker.wait_ready()
+                if {"startup", "cli"} & set(self.scenarios):
+                    # Bytecode as an installed package has it (pip compiles wheels): with
+                    # PYTHONDONTWRITEBYTECODE set, an editable checkout would compile from
+                    # source on every import, and import times would measure the compiler.
+                    subprocess.run(
+                        [sys.executable, "-m", "compileall", "-q", str(ROOT / "sqs_async")],
+                        capture_output=True,
+                        check=False,
+                    )
                 for rep in range(self.mode.reps):
                     order = self._order(rep)
                     if rep < self.mode.startup_reps and "startup" in self.scenarios:
                         self._startup(rep, order, admin, log)
+                    if rep < self.mode.startup_reps and "cli" in self.scenarios:
+                        self._cli(rep, admin, log)
                     for scenario in LOAD_SCENARIOS:
                         if scenario not in self.scenarios:
                             continue
@@ -291,6 +304,79 @@ class Harness:
                 answer = {"status": "error", "reason": "timed out"}
             self._record("startup", "startup", client, "asyncio", rep, answer)
 
+    def _cli_commands(self, queue_url: str) -> dict[str, tuple[list[str], str]]:
+        """The command lines of the CLI measure: (argv, what it is), by row name."""
+        endpoint = f"http://127.0.0.1:{self.port}"
+        script = Path(sys.executable).with_name("sqs-async")
+        ours = [str(script)] if script.exists() else [sys.executable, "-m", "sqs_async"]
+        commands = {
+            "sqs_async": (
+                [*ours, "--endpoint-url", endpoint, "count", queue_url.rpartition("/")[2]],
+                "sqs-async count QUEUE",
+            )
+        }
+        if self.aws_cli:
+            commands["aws-cli"] = (
+                [
+                    self.aws_cli,
+                    "sqs",
+                    "get-queue-attributes",
+                    "--queue-url",
+                    queue_url,
+                    "--attribute-names",
+                    "ApproximateNumberOfMessages",
+                    "--endpoint-url",
+                    endpoint,
+                ],
+                "aws sqs get-queue-attributes",
+            )
+        one_liner = (
+            "import boto3, sys; print(boto3.client('sqs', endpoint_url=sys.argv[1])"
+            ".get_queue_attributes(QueueUrl=sys.argv[2], AttributeNames="
+            "['ApproximateNumberOfMessages'])['Attributes']['ApproximateNumberOfMessages'])"
+        )
+        commands["boto3"] = (
+            [sys.executable, "-c", one_liner, endpoint, queue_url],
+            "python -c 'boto3...get_queue_attributes'",
+        )
+        return commands
+
+    def _cli(self, rep: int, admin: Admin, log: IO[str]) -> None:
+        """Wall time of one whole command-line process asking for a queue's message count."""
+        admin.fill("cli", 0, "x")  # creates it
+        admin.purge("cli")  # what earlier repetitions left
+        admin.fill("cli", 3, "x")
+        queue_url = f"http://127.0.0.1:{self.port}/000000000000/cli"
+        env = _env()
+        env.update(
+            AWS_ACCESS_KEY_ID=KEY_ID,
+            AWS_SECRET_ACCESS_KEY=SECRET,
+            AWS_DEFAULT_REGION=REGION,
+            AWS_REGION=REGION,
+            AWS_CONFIG_FILE=os.devnull,
+            AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+            AWS_EC2_METADATA_DISABLED="true",
+        )
+        for client, (argv, what) in self._cli_commands(queue_url).items():
+            start = time.perf_counter()
+            try:
+                done = subprocess.run(
+                    argv, capture_output=True, text=True, timeout=120, env=env, check=False
+                )
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                answer = {"status": "error", "reason": f"{type(exc).__name__}: {exc}"}
+            else:
+                wall = time.perf_counter() - start
+                log.write(done.stderr)
+                if done.returncode == 0 and "3" in done.stdout:
+                    answer = {"status": "ok", "result": {"wall_s": wall}}
+                else:
+                    output = " ".join((done.stderr or done.stdout).split())
+                    reason = f"exit {done.returncode}: {output[-200:]}"
+                    answer = {"status": "error", "reason": reason}
+            answer["command"] = what
+            self._record("cli", "cli", client, "asyncio", rep, answer)
+
     def _rss(self, log: IO[str]) -> None:
         for client in self.clients:
             worker = WorkerProcess(client, self.port, self.client_cpu, log)  # a fresh process
@@ -340,6 +426,7 @@ class Harness:
             "load_average_start": self.load_average_start,
             "load_average": list(os.getloadavg()),
             "clients": list(self.clients),
+            "aws_cli": self.aws_cli,
             "loops": list(self.loops),
             "versions": versions,
         }

@@ -12,21 +12,32 @@ Example::
             await message.delete()
 """
 
-from ._batching import BatchWriter
-from ._client import ClientState
-from ._config import ClientConfig, Limits, RetryPolicy, Timeouts
-from ._connection import SQSConnection, connect_sqs
-from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, MessageStream
-from ._message import (
-    Base64Message,
-    EncodedMessage,
-    JSONMessage,
-    Message,
-    MHMessage,
-    RawMessage,
-)
-from ._outcomes import HandlerCall, Middleware, Reject, Retry, add_middleware, remove_middleware
-from ._queue import BatchResults, FailedEntry, Queue, SuccessfulEntry
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__ below
+    from ._batching import BatchWriter
+    from ._client import ClientState
+    from ._config import ClientConfig, Limits, RetryPolicy, Timeouts
+    from ._connection import SQSConnection, connect_sqs
+    from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, MessageStream
+    from ._message import (
+        Base64Message,
+        EncodedMessage,
+        JSONMessage,
+        Message,
+        MHMessage,
+        RawMessage,
+    )
+    from ._outcomes import (
+        HandlerCall,
+        Middleware,
+        Reject,
+        Retry,
+        add_middleware,
+        remove_middleware,
+    )
+    from ._queue import BatchResults, FailedEntry, Queue, SuccessfulEntry
+
 from .errors import (
     AuthError,
     BatchRequestError,
@@ -69,6 +80,59 @@ from .errors import (
 )
 
 __version__ = "0.1.0"
+
+# Where each public name that is not an error lives. ``import sqs_async`` loads none of them
+# (it costs little more than the standard library, which matters to command-line tools and
+# short-lived processes); the first use of a name, or ``from sqs_async import X``, imports its
+# module (PEP 562). Add a new export both here and in the TYPE_CHECKING block above.
+_LAZY: dict[str, str] = {
+    "Base64Message": "._message",
+    "BatchResults": "._queue",
+    "BatchWriter": "._batching",
+    "ClientConfig": "._config",
+    "ClientState": "._client",
+    "Consumer": "._consumer",
+    "ConsumerHooks": "._hooks",
+    "ConsumerStatistics": "._hooks",
+    "EncodedMessage": "._message",
+    "FailedEntry": "._queue",
+    "HandlerCall": "._outcomes",
+    "JSONMessage": "._message",
+    "Limits": "._config",
+    "MHMessage": "._message",
+    "Message": "._message",
+    "MessageStream": "._consumer",
+    "Middleware": "._outcomes",
+    "Queue": "._queue",
+    "RawMessage": "._message",
+    "Reject": "._outcomes",
+    "Retry": "._outcomes",
+    "RetryPolicy": "._config",
+    "SQSConnection": "._connection",
+    "SuccessfulEntry": "._queue",
+    "Timeouts": "._config",
+    "add_middleware": "._outcomes",
+    "connect_sqs": "._connection",
+    "remove_middleware": "._outcomes",
+}
+
+
+if not TYPE_CHECKING:  # hidden from type checkers: a typo stays an error for them
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'sqs_async' has no attribute {name!r}")
+        from importlib import import_module
+
+        value = getattr(import_module(module, __name__), name)
+        globals()[name] = value  # later lookups do not come back here
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AuthError",

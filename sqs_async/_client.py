@@ -15,7 +15,7 @@ import enum
 import logging
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import yarl
@@ -38,7 +38,6 @@ from ._signing.credentials import CredentialProvider
 from ._signing.settings import Settings, check_region, region_nowait, resolve_settings
 from ._signing.sigv4 import SigV4Signer
 from ._transport.base import Transport, check_url
-from ._transport.http11 import Http11Transport
 from ._transport.tls import resolve_verify
 from .errors import (
     ChecksumMismatch,
@@ -49,9 +48,10 @@ from .errors import (
     for_code,
 )
 
-__all__ = ["Client", "ClientState"]
+__all__ = ["Client", "ClientState", "check_sent_batch"]
 
 _VERSION = "0.1.0"
+_USER_AGENT = f"sqs-async/{_VERSION}"
 Protocol = Literal["json", "query", "auto"]
 HttpClient = Literal["http11", "aiohttp"]
 
@@ -234,6 +234,9 @@ class Client:
             if self._transport is None:
                 config = self.config
                 sizes = (config.max_connections, config.max_poll_connections)
+                # imported here: ``import sqs_async`` stays cheap (benchmarks/startup.py)
+                from ._transport.http11 import Http11Transport
+
                 make: Callable[..., Transport] = Http11Transport
                 if self._http == "aiohttp":
                     # imported on demand: aiohttp costs ~100 ms to import (SSL contexts)
@@ -296,12 +299,19 @@ class Client:
     # -- the pipeline ---------------------------------------------------------------------
 
     async def _call(
-        self, operation: str, params: Mapping[str, Any], *, validated: bool = False
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        validated: bool = False,
+        verified: bool = False,
     ) -> dict[str, Any]:
         """Send one operation, with retries; return the parsed response.
 
         ``validated``: the caller built ``params`` itself and already checked every limit
         (batch entries with our own ids), so the checks are not run twice.
+        ``verified``: the caller checks the response's MD5s itself (when
+        ``config.verify_checksums``), in the loop where it reads the entries anyway.
         """
         if self._state is not ClientState.OPENED:
             await self.open()
@@ -344,12 +354,20 @@ class Client:
                 spent += cost
                 await asyncio.sleep(backoff_delay(attempt, retry))
         self._quota.release(spent)
-        if config.verify_checksums:
-            await self._verify(operation, params, result)
+        if config.verify_checksums and not verified:
+            if operation == "ReceiveMessage":
+                await self._verify_received(params, result)
+            elif operation in _SENDS:
+                _verify_sent(operation, params, result)
         return result
 
     async def _call_within_total(
-        self, operation: str, params: Mapping[str, Any], *, validated: bool = False
+        self,
+        operation: str,
+        params: Mapping[str, Any],
+        *,
+        validated: bool = False,
+        verified: bool = False,
     ) -> dict[str, Any]:
         """:meth:`_call` under ``Timeouts.total``: one deadline for all attempts and backoffs."""
         total = self.config.timeouts.total or 0.0
@@ -359,7 +377,9 @@ class Client:
         deadline = asyncio.timeout(total)
         try:
             async with deadline:
-                return await Client._call(self, operation, params, validated=validated)
+                return await Client._call(
+                    self, operation, params, validated=validated, verified=verified
+                )
         except TimeoutError as exc:
             if not deadline.expired():
                 raise
@@ -392,7 +412,7 @@ class Client:
         )
         signed.update(headers)
         signed["Host"] = self._host
-        signed["User-Agent"] = f"sqs-async/{_VERSION}"
+        signed["User-Agent"] = _USER_AGENT
         response = await transport.request(
             self._url, signed, body, read_timeout=read_timeout, long_poll=long_poll
         )
@@ -423,24 +443,13 @@ class Client:
 
     # -- integrity ------------------------------------------------------------------------
 
-    async def _verify(
-        self, operation: str, params: Mapping[str, Any], result: dict[str, Any]
-    ) -> None:
-        if operation == "SendMessage":
-            _check_sent(params, result, operation)
-        elif operation == "SendMessageBatch":
-            by_id = {e["Id"]: e for e in params["Entries"]}
-            for item in result.get("Successful", ()):
-                entry = by_id.get(item.get("Id"))
-                if entry is not None:
-                    _check_sent(entry, item, operation)
-        elif operation == "ReceiveMessage":
-            try:
-                for message in result.get("Messages", ()):
-                    _check_received(message)
-            except ChecksumMismatch:
-                await self._release_all(params["QueueUrl"], result.get("Messages", ()))
-                raise
+    async def _verify_received(self, params: Mapping[str, Any], result: dict[str, Any]) -> None:
+        try:
+            for message in result.get("Messages", ()):
+                _check_received(message)
+        except ChecksumMismatch:
+            await self._release_all(params["QueueUrl"], result.get("Messages", ()))
+            raise
 
     async def _release_all(self, queue_url: str, messages: Any) -> None:
         """Make messages whose batch failed its checksum visible again at once."""
@@ -549,6 +558,33 @@ class Client:
     async def untag_queue(self, **params: Any) -> dict[str, Any]:
         """UntagQueue."""
         return await self._call("UntagQueue", params)
+
+
+_SENDS = frozenset({"SendMessage", "SendMessageBatch"})
+
+
+def _verify_sent(operation: str, params: Mapping[str, Any], result: dict[str, Any]) -> None:
+    if operation == "SendMessage":
+        _check_sent(params, result, operation)
+        return
+    entries = params["Entries"]
+    by_id = {e["Id"]: e for e in entries}
+    for item in result.get("Successful", ()):
+        entry = by_id.get(item.get("Id"))
+        if entry is not None:
+            _check_sent(entry, item, operation)
+
+
+def check_sent_batch(
+    entries: Sequence[Mapping[str, Any]], successful: Iterable[Mapping[str, Any]]
+) -> None:
+    """MD5 checks of a SendMessageBatch whose entry ids are their positions in ``entries``.
+
+    Raises:
+        ChecksumMismatch: What the service stored differs from what was sent.
+    """
+    for item in successful:
+        _check_sent(entries[int(item["Id"])], item, "SendMessageBatch")
 
 
 def _mismatch(what: str, expected: str, got: str, operation: str) -> ChecksumMismatch:

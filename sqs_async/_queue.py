@@ -14,20 +14,25 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from . import _bulk, _instrument
-from ._batch_consumer import BatchConsumer, BatchHandler
+from . import _instrument
 from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entry_error
+from ._client import check_sent_batch
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
-from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
 from ._message import Message, to_wire_attributes
 from ._outcomes import Middleware
 from ._protocol.batches import split_batches
 from ._protocol.codec import dumps
-from ._protocol.validate import check_range, entry_size
+from ._protocol.validate import body_size, check_range, entry_size
 from .errors import SQSError, ValidationError
 
 if TYPE_CHECKING:
+    from ._batch_consumer import BatchHandler
+    from ._batching import BatchWriter
     from ._client import Client
+    from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
+
+# The consumer, the batch writer and the whole-queue jobs (``_bulk``) are imported where they
+# are used: a program that only sends, or a command-line call, does not pay their import.
 
 __all__ = ["BatchResults", "FailedEntry", "Queue", "SuccessfulEntry"]
 
@@ -75,6 +80,7 @@ class BatchResults:
 
 
 def _failure(message: Message, item: dict[str, Any], operation: str) -> FailedEntry:
+
     error = entry_error(item, operation)
     return FailedEntry(message, error, bool(item.get("SenderFault", True)))
 
@@ -306,7 +312,9 @@ class Queue:
                 deduplication_ids=deduplication_ids,
             )
             return await observer.send(self, "write_batch", send)
-        items = [self._batch_item(m) for m in messages]
+        items = [
+            (m, None, None) if isinstance(m, Message) else self._batch_item(m) for m in messages
+        ]
         dedup: Sequence[str | None] = [None] * len(items)
         if deduplication_ids is not None:
             if isinstance(deduplication_ids, str) or len(deduplication_ids) != len(items):
@@ -320,7 +328,14 @@ class Queue:
         limit = self.connection.config.limits.max_message_bytes
         entries = []
         sizes = []
+        plain = delay_seconds is None and group_id is None and deduplication_ids is None
         for index, (message, delay, attributes) in enumerate(items):
+            if plain and delay is None and attributes is None and not message.message_attributes:
+                # a body alone (the common case): the checks entry_size makes of it
+                text = message.get_body_encoded()
+                sizes.append(body_size(text, limit, f"messages[{index}]"))
+                entries.append({"MessageBody": text})
+                continue
             entry = self._entry(
                 message,
                 delay if delay is not None else delay_seconds,
@@ -355,12 +370,20 @@ class Queue:
     async def _send_batch(
         self, messages: Sequence[Message], entries: list[dict[str, Any]]
     ) -> BatchResults:
-        # Entries were checked one by one and split within the limits by write_batch.
-        result = await self.connection._call(
-            "SendMessageBatch", {"QueueUrl": self.url, "Entries": entries}, validated=True
+        # Entries were checked one by one and split within the limits by write_batch; the
+        # MD5s are checked here, by position, rather than through a second index of the ids.
+        connection = self.connection
+        result = await connection._call(
+            "SendMessageBatch",
+            {"QueueUrl": self.url, "Entries": entries},
+            validated=True,
+            verified=True,
         )
+        successful = result.get("Successful", ())
+        if connection.config.verify_checksums:
+            check_sent_batch(entries, successful)
         out = BatchResults()
-        for item in result.get("Successful", ()):
+        for item in successful:
             message = messages[int(item["Id"])]
             message.queue = self
             message.id = item.get("MessageId")
@@ -563,6 +586,8 @@ class Queue:
         Unlike :meth:`purge` it counts, and works where purges are rate-limited. Messages
         that other consumers hold in flight are not touched.
         """
+        from . import _bulk
+
         return await _bulk.clear(self, progress)
 
     async def dump(
@@ -577,12 +602,16 @@ class Queue:
         Returns:
             How many messages were written.
         """
+        from . import _bulk
+
         return await _bulk.dump(self, file_name, sep, progress)
 
     async def save_to_file(
         self, fp: IO[str], sep: str = "\n", *, progress: Progress | None = None
     ) -> int:
         """Write every body to an open text file and delete what was written."""
+        from . import _bulk
+
         return await _bulk.save(self, fp, sep, progress)
 
     async def save_to_filename(self, file_name: str, sep: str = "\n") -> int:
@@ -598,6 +627,8 @@ class Queue:
         Bodies are sent exactly as they appear in the file (the wire text), as messages of
         the queue's class, so a dump of any format loads back unchanged.
         """
+        from . import _bulk
+
         return await _bulk.load(self, fp, sep, progress)
 
     async def load_from_filename(self, file_name: str, sep: str = "\n") -> int:
@@ -646,6 +677,8 @@ class Queue:
             message_attributes: Message attributes to receive (default all).
             hooks: :class:`~sqs_async.ConsumerHooks` for metrics.
         """
+        from ._consumer import MessageStream
+
         return MessageStream(
             self,
             batch_size=batch_size,
@@ -690,7 +723,10 @@ class Queue:
         Start it with ``await consumer.run()``; stop it with ``consumer.stop()``. The
         arguments are :class:`~sqs_async.Consumer`'s (the same as :meth:`consume`).
         """
-        return Consumer(self, handler, **_options(locals()))
+        options = _options(locals())
+        from ._consumer import Consumer  # imported on use: ``import sqs_async`` stays cheap
+
+        return Consumer(self, handler, **options)
 
     async def consume(
         self,
@@ -757,7 +793,10 @@ class Queue:
             TypeError: ``handler`` is not callable (before any I/O).
             ValidationError: An argument is out of range (before any I/O).
         """
-        return await Consumer(self, handler, **_options(locals())).run()
+        options = _options(locals())
+        from ._consumer import Consumer
+
+        return await Consumer(self, handler, **options).run()
 
     async def consume_batches(
         self,
@@ -824,7 +863,10 @@ class Queue:
             TypeError: ``handler`` is not callable (before any I/O).
             ValidationError: An argument is out of range (before any I/O).
         """
-        return await BatchConsumer(self, handler, **_options(locals())).run()
+        options = _options(locals())
+        from ._batch_consumer import BatchConsumer
+
+        return await BatchConsumer(self, handler, **options).run()
 
     def batch_writer(
         self,

@@ -31,6 +31,7 @@ CLIENT_MODULES = {
     "boto3": "boto3",
     "aiosqs": "aiosqs",
     "raw-aiohttp": "aiohttp",
+    "raw-socket": "orjson",
 }
 # Rows that are n/a by design: aiosqs has no SendMessageBatch.
 NOT_APPLICABLE = {("send_batch", "aiosqs")}
@@ -248,7 +249,7 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
     summary = json.loads((out / "results.json").read_text())
-    assert set(summary) >= {"meta", "load", "startup", "rss", "runs"}
+    assert set(summary) >= {"meta", "load", "startup", "rss", "cli", "runs", "targets"}
     meta = summary["meta"]
     assert meta["mode"]["name"] == "smoke"
     if meta["server_cpu"] is not None:  # two cores or more: server and clients kept apart
@@ -274,12 +275,32 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
             if row["status"] == "ok":
                 assert row["metrics"], row
                 assert all(set(v) == {"median", "min", "max"} for v in row["metrics"].values())
+    ratios = {"vs_socket", "vs_aiohttp", "vs_aiobotocore"}
     for row in summary["load"]:
-        assert set(row["ratios"]) == {"vs_floor", "vs_aiobotocore"}
+        extra = {"msg_per_s_vs_socket"} if row["scenario"] == "consume" else set()
+        assert set(row["ratios"]) == ratios | extra
         if row["status"] == "ok":
             assert {"cpu_us_per_msg", "req_per_s", "msg_per_s", "server_cpu_us_per_req"} <= set(
                 row["metrics"]
             )
+            if row["client"] == "sqs_async" and row["scenario"] != "batch_writer":
+                assert row["ratios"]["vs_socket"] is not None, row  # the socket floor ran
+    socket_rows = [r for r in summary["load"] if r["client"] == "raw-socket"]
+    assert {r["scenario"] for r in socket_rows if r["status"] == "ok"} == scenarios
+    for row in summary["load"]:
+        if row["client"] == "raw-socket" and row["status"] == "ok":
+            assert row["metrics"]["msg_per_s"]["median"] > 0
+            assert row["ratios"]["vs_socket"] == pytest.approx(1.0)
+    # The import yardstick: the socket floor imports the stdlib modules sqs_async needs.
+    startup = {row["client"]: row for row in summary["startup"]}
+    assert startup["sqs_async"]["ratios"]["import_vs_stdlib"] > 0
+    # The command-line measure: sqs-async count and boto3's one-liner answer the same count.
+    cli = {row["client"]: row for row in summary["cli"]}
+    assert {"sqs_async", "boto3"} <= set(cli)
+    assert cli["sqs_async"]["status"] == "ok", cli["sqs_async"]
+    assert cli["boto3"]["status"] == "ok" or not _installed("boto3"), cli["boto3"]
+    targets = {t["ratio"] for t in summary["targets"]}
+    assert {"vs_socket", "msg_per_s_vs_socket", "vs_aiobotocore", "import_vs_stdlib"} <= targets
 
     markdown = (out / "results.md").read_text()
     assert "| client | loop | client CPU µs/msg" in markdown
@@ -288,8 +309,15 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
     assert "n/a (not available: aiosqs has no SendMessageBatch)" in markdown or not _installed(
         "aiosqs"
     )
+    assert "| vs socket floor | vs aiohttp floor | vs aiobotocore |" in markdown
+    assert "## Targets" in markdown
+    assert "## A command-line call" in markdown
     assert markdown.strip() in done.stdout
 
-    png = (out / "results.png").read_bytes()
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert len(png) > 1000
+    if _installed("matplotlib"):  # the chart is matplotlib's (the "bench" extra)
+        png = (out / "results.png").read_bytes()
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+        assert len(png) > 1000
+    else:
+        assert not (out / "results.png").exists()
+        assert "matplotlib" in done.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
 
 import pytest
 
@@ -56,12 +58,35 @@ def test_all_has_no_duplicates() -> None:
 def test_all_is_complete() -> None:
     public = {
         name
-        for name, value in vars(sqs_async).items()
-        if not name.startswith("_") and not inspect.ismodule(value)
+        for name in dir(sqs_async)  # lazily imported names included
+        if not name.startswith("_")
+        and name != "TYPE_CHECKING"
+        and not inspect.ismodule(getattr(sqs_async, name))
     }
     assert public == set(sqs_async.__all__) - {"__version__"}
     for name in sqs_async.__all__:
         assert hasattr(sqs_async, name), name
+
+
+def test_import_loads_no_submodule_but_errors() -> None:
+    """``import sqs_async`` stays cheap: every other name is imported on first use."""
+    code = (
+        "import sys, sqs_async\n"
+        "print(sorted(m for m in sys.modules if m.startswith('sqs_async')))\n"
+        "from sqs_async import Queue, connect_sqs\n"
+        "print(Queue.__module__, connect_sqs.__module__, 'Queue' in vars(sqs_async))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded, resolved = done.stdout.splitlines()
+    assert loaded == "['sqs_async', 'sqs_async.errors']"
+    assert resolved == "sqs_async._queue sqs_async._connection True"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'connect'"):
+        sqs_async.connect  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_every_error_class_is_exported_from_the_package() -> None:

@@ -9,6 +9,7 @@ the service counts them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -34,6 +35,7 @@ from ..errors import MessageTooLarge, ValidationError
 from .operations import OPERATIONS, missing_members
 
 __all__ = [
+    "body_size",
     "check_attributes",
     "check_body",
     "check_id",
@@ -46,9 +48,9 @@ __all__ = [
 
 # Characters SQS accepts: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF.
 # Python strings may hold lone surrogates (#xD800-#xDFFF); they are outside the set too.
-_INVALID_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_INVALID_CHAR = "[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
-_DATA_TYPE = re.compile(r"(String|Number|Binary)(\..+)?", re.DOTALL)
+_DATA_TYPES = frozenset({"String", "Number", "Binary"})
 _QUEUE_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # Group and deduplication ids: alphanumerics and punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~).
@@ -72,6 +74,12 @@ _QUEUE_ATTRIBUTE_RANGES: dict[str, tuple[int, int]] = {
 }
 
 
+@functools.cache
+def _invalid_char() -> re.Pattern[str]:
+    """Compiled on first use (about 6 ms): only bodies that are not printable ASCII need it."""
+    return re.compile(_INVALID_CHAR)
+
+
 def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
 
@@ -83,7 +91,7 @@ def check_body(body: object, field: str = "MessageBody") -> str:
     if not body:
         raise ValidationError(f"{field} must not be empty (SQS requires at least 1 character)")
     if not body.isascii() or not body.isprintable():
-        bad = _INVALID_CHAR.search(body)
+        bad = _invalid_char().search(body)
         if bad is not None:
             raise ValidationError(
                 f"{field} contains the character U+{ord(bad.group()):04X} at index {bad.start()},"
@@ -147,9 +155,15 @@ def _check_attribute_name(name: object, field: str) -> str:
     return name
 
 
+def _is_data_type(data_type: str) -> bool:
+    """``String``, ``Number`` or ``Binary``, optionally followed by ``.`` and a label."""
+    base, dot, label = data_type.partition(".")
+    return base in _DATA_TYPES and (not dot or bool(label))
+
+
 def _value_size(value: Mapping[str, Any], field: str, name: str) -> int:
     data_type = value.get("DataType") if isinstance(value, Mapping) else None
-    if not isinstance(data_type, str) or not _DATA_TYPE.fullmatch(data_type):
+    if not isinstance(data_type, str) or not _is_data_type(data_type):
         raise ValidationError(
             f"{field}[{name!r}]: DataType must be String, Number or Binary, optionally with a "
             f"'.label'; got {data_type!r}"
@@ -224,6 +238,20 @@ def message_size(body: str, attributes: Mapping[str, Any] | None = None) -> int:
     return size
 
 
+def _too_large(size: int, limit: int) -> MessageTooLarge:
+    return MessageTooLarge(
+        f"message is {size} bytes (body and attributes); the limit is {limit} bytes"
+    )
+
+
+def body_size(body: object, limit: int, field: str = "MessageBody") -> int:
+    """Check a message that is a body alone (no attributes); return its size in bytes."""
+    size = _utf8_len(check_body(body, field))
+    if size > limit:
+        raise _too_large(size, limit)
+    return size
+
+
 def entry_size(entry: Mapping[str, Any], limit: int, field: str = "MessageBody") -> int:
     """Check one message (SendMessage params or a batch entry); return its size in bytes."""
     body = check_body(entry.get("MessageBody"), field)
@@ -235,9 +263,7 @@ def entry_size(entry: Mapping[str, Any], limit: int, field: str = "MessageBody")
     if system:  # checked, but system attributes do not count towards the size limit
         check_attributes(system, "MessageSystemAttributes")
     if size > limit:
-        raise MessageTooLarge(
-            f"message is {size} bytes (body and attributes); the limit is {limit} bytes"
-        )
+        raise _too_large(size, limit)
     delay = entry.get("DelaySeconds")
     if delay is not None:
         check_range("DelaySeconds", delay, 0, MAX_DELAY_SECONDS)

@@ -50,6 +50,9 @@ _MAX_TRIMMED_VALUES: Final = 1024
 # Positions of the per-request values in a template's format arguments; the caller's own
 # header values follow, in the order the mapping yields them.
 _HOST, _DATE, _TOKEN, _PAYLOAD, _FIRST_HEADER = range(5)
+# Stands for the time while a canonical request is split around it (no header value sent
+# over HTTP holds a NUL; one that does gets a format string instead of a split).
+_DATE_MARK: Final = "\x00date\x00"
 
 
 class _Template(NamedTuple):
@@ -149,6 +152,12 @@ def _build_template(method: str, path: str, names: tuple[str, ...], has_token: b
     return _Template(canonical_request, f", SignedHeaders={signed}, Signature=")
 
 
+# (method, path, host, token, header items) -> the canonical request split around the time:
+# (before, after, template), or (format string of the time and payload hash, None, template).
+_CanonicalKey = tuple[str, str, str, str | None, tuple[tuple[str, str], ...]]
+_Around = tuple[str, str | None, _Template]
+
+
 class SigV4Signer:
     """Signs requests with AWS Signature Version 4, for one region and service.
 
@@ -165,6 +174,7 @@ class SigV4Signer:
 
     __slots__ = (
         "_auth_prefix",
+        "_canonical",
         "_hmac_inner",
         "_hmac_outer",
         "_key_access_key",
@@ -198,6 +208,7 @@ class SigV4Signer:
         self._hmac_outer = hashlib.sha256()
         self._auth_prefix = ""  # "AWS4-HMAC-SHA256 Credential=<access key>/<scope>"
         self._templates: dict[tuple[str, str, tuple[str, ...], bool], _Template] = {}
+        self._canonical: dict[_CanonicalKey, _Around] = {}
         self._trimmed: dict[str, str] = {}
 
     def sign(
@@ -257,20 +268,19 @@ class SigV4Signer:
             self._key_datestamp = datestamp
 
         token = credentials.token or None  # an empty token is no token (as in botocore)
-        template_key = (method, path, tuple(headers), token is not None)
-        template = self._templates.get(template_key)
-        if template is None:
-            template = self._new_template(template_key)
-
-        trimmed = self._trimmed
-        values = [trimmed.get(value) or self._trim(value) for value in headers.values()]
-        canonical_request = template.canonical_request.format(
-            trimmed.get(host) or self._trim(host),
-            timestamp,
-            "" if token is None else trimmed.get(token) or self._trim(token),
-            hashlib.sha256(body).hexdigest() if body else _EMPTY_SHA256,
-            *values,
-        )
+        payload = hashlib.sha256(body).hexdigest() if body else _EMPTY_SHA256
+        # The same operation repeats its method, path, host, token and header values: its
+        # canonical request is cached around the two parts that change, the time and the
+        # payload hash (one lookup instead of trimming and formatting every value).
+        canonical_key = (method, path, host, token, tuple(headers.items()))
+        around = self._canonical.get(canonical_key)
+        if around is None:
+            around = self._new_canonical(canonical_key)
+        if around[1] is None:  # a header value holds the date marker: format it all
+            canonical_request = around[0].format(timestamp, payload)
+        else:
+            canonical_request = f"{around[0]}{timestamp}{around[1]}{payload}"
+        template = around[2]
         string_to_sign = (
             f"{_ALGORITHM}\n{timestamp}\n{datestamp}{self._scope_suffix}\n"
             f"{hashlib.sha256(canonical_request.encode()).hexdigest()}"
@@ -287,6 +297,38 @@ class SigV4Signer:
         if token is not None:
             signed["X-Amz-Security-Token"] = token
         return signed
+
+    def _new_canonical(self, key: _CanonicalKey) -> _Around:
+        """The canonical request of one header set and values, split around the time."""
+        method, path, host, token, items = key
+        template_key = (method, path, tuple(name for name, _ in items), token is not None)
+        template = self._templates.get(template_key)
+        if template is None:
+            template = self._new_template(template_key)
+        trimmed = self._trimmed
+        values = [trimmed.get(value) or self._trim(value) for _, value in items]
+        whole = template.canonical_request.format(
+            trimmed.get(host) or self._trim(host),
+            _DATE_MARK,
+            "" if token is None else trimmed.get(token) or self._trim(token),
+            "",  # the payload hash ends the canonical request
+            *values,
+        )
+        before, _, after = whole.partition(_DATE_MARK)
+        around: _Around = (before, after, template)
+        if _DATE_MARK in after:  # a value holds the marker itself: a format string instead
+            escaped = template.canonical_request.format(
+                _escape_braces(trimmed.get(host) or self._trim(host)),
+                "{0}",
+                "" if token is None else _escape_braces(trimmed.get(token) or self._trim(token)),
+                "{1}",
+                *map(_escape_braces, values),
+            )
+            around = (escaped, None, template)
+        if len(self._canonical) >= _MAX_TEMPLATES:
+            self._canonical.clear()
+        self._canonical[key] = around
+        return around
 
     def _new_template(self, key: tuple[str, str, tuple[str, ...], bool]) -> _Template:
         method, path, names, has_token = key

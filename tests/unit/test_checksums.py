@@ -169,6 +169,24 @@ async def test_send_message_batch_checksum_mismatch(field: str) -> None:
     assert all(isinstance(entry.error, ChecksumMismatch) for entry in result.failed)
 
 
+async def test_write_batch_of_plain_bodies_checks_every_body_md5() -> None:
+    """Bodies alone take write_batch's short path; their MD5s are still checked, by position."""
+
+    def handler(call: RecordedCall) -> dict[str, Any]:
+        results = [{"Id": e["Id"], **sent_result(e)} for e in call.params["Entries"]]
+        results[-1]["MD5OfMessageBody"] = WRONG  # only the last entry of each call
+        return {"Successful": results, "Failed": []}
+
+    conn, mock = connect(handler)
+    async with conn:
+        result = await conn.queue(QUEUE_URL).write_batch([f"body {i}" for i in range(12)])
+    assert mock.operations() == ["SendMessageBatch", "SendMessageBatch"]
+    assert not result.successful
+    assert [entry.message.get_body() for entry in result.failed] == [f"body {i}" for i in range(12)]
+    assert all(isinstance(entry.error, ChecksumMismatch) for entry in result.failed)
+    assert all(entry.error.operation == "SendMessageBatch" for entry in result.failed)
+
+
 def receive_handler(messages: list[dict[str, Any]]) -> Any:
     def handler(call: RecordedCall) -> dict[str, Any]:
         if call.operation == "ReceiveMessage":
