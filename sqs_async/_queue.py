@@ -328,7 +328,12 @@ class Queue:
         limit = self.connection.config.limits.max_message_bytes
         entries = []
         sizes = []
-        plain = delay_seconds is None and group_id is None and deduplication_ids is None
+        plain = (  # bodies alone take a short path; tracing needs _entry to inject into
+            delay_seconds is None
+            and group_id is None
+            and deduplication_ids is None
+            and _instrument.sends is None
+        )
         for index, (message, delay, attributes) in enumerate(items):
             if plain and delay is None and attributes is None and not message.message_attributes:
                 # a body alone (the common case): the checks entry_size makes of it

@@ -180,18 +180,6 @@ async def test_the_library_with_several_pollers_keeps_fifo_order(ours: str) -> N
     assert await stream_fifo(ours) == EVERY_GROUP_IN_ORDER
 
 
-async def test_plain_moto_ends_the_library_fifo_stream_early(plain: str) -> None:
-    """Plain moto's long poll keeps the in-flight groups it copied when it started: a group
-    whose head is deleted meanwhile stays locked for that poll, which comes back empty, and
-    ``stop_when_empty`` ends the stream with messages left in the queue."""
-    orders = []
-    for _ in range(PLAIN_TRIALS):
-        orders.append(await stream_fifo(plain))
-        if orders[-1] != EVERY_GROUP_IN_ORDER:
-            break
-    assert orders[-1] != EVERY_GROUP_IN_ORDER
-
-
 def test_trials_pass_sequentially_on_plain_moto_too(plain: str) -> None:
     """The scenarios themselves are sound: one receiver at a time, plain moto passes."""
     assert redrive_trial(plain, receivers=1).safe
