@@ -16,9 +16,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal
-
-import yarl
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
@@ -55,6 +53,9 @@ _USER_AGENT = f"sqs-async/{_VERSION}"
 Protocol = Literal["json", "query", "auto"]
 HttpClient = Literal["http11", "aiohttp"]
 
+
+if TYPE_CHECKING:
+    import yarl
 
 log = logging.getLogger("sqs_async")
 

@@ -19,7 +19,6 @@ from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entr
 from ._client import check_sent_batch
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
 from ._message import Message, to_wire_attributes
-from ._outcomes import Middleware
 from ._protocol.batches import split_batches
 from ._protocol.codec import dumps
 from ._protocol.validate import body_size, check_range, entry_size
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from ._batching import BatchWriter
     from ._client import Client
     from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
+    from ._outcomes import Middleware
 
 # The consumer, the batch writer and the whole-queue jobs (``_bulk``) are imported where they
 # are used: a program that only sends, or a command-line call, does not pay their import.

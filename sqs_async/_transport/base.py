@@ -12,11 +12,12 @@ import functools
 import select
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
-
-import yarl
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ValidationError
+
+if TYPE_CHECKING:
+    import yarl
 
 __all__ = ["Response", "Transport", "check_url", "describe", "encode_head", "input_check"]
 
@@ -82,6 +83,8 @@ def check_url(url: str, what: str = "endpoint_url") -> yarl.URL:
         ValidationError: Not an absolute http(s) URL with a valid host and port. The
             message shows the URL without any password in it.
     """
+    import yarl  # imported on first use: ``import sqs_async`` stays cheap (benchmarks/startup.py)
+
     parsed: yarl.URL | None
     try:
         parsed = yarl.URL(url, encoded=True)  # path and query as given, like botocore
