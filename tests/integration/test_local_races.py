@@ -89,12 +89,16 @@ def test_plain_moto_loses_messages_when_redrive_is_due(plain: str) -> None:
         if not outcomes[-1].safe:
             break
     unsafe = outcomes[-1]
+    # What the race does varies from trial to trial: mostly HTTP 500s with messages in
+    # flight that no receiver got; sometimes no 500 at all, but a fresh message delivered
+    # twice or left out of flight. Any of them is a broken queue.
     assert not unsafe.safe, outcomes
-    # What the race does: HTTP 500s, and messages in flight that no receiver got.
-    assert unsafe.errors > 0
-    assert unsafe.lost > 0
-    assert unsafe.not_visible == unsafe.fresh  # all of them in flight...
-    assert len(set(unsafe.delivered)) < unsafe.fresh  # ...but not all delivered
+    assert (
+        unsafe.errors > 0
+        or unsafe.lost > 0
+        or len(unsafe.delivered) != len(set(unsafe.delivered))
+        or unsafe.not_visible != unsafe.fresh
+    ), unsafe
 
 
 def test_ours_delivers_everything_when_redrive_is_due(ours: str) -> None:
