@@ -123,8 +123,7 @@ class Supervisor:
         assert self._stop is not None
         self._stop.set()
         for process in list(self._children.values()):
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signum)
+            _send(process, signum)
 
     def _fail(self, message: str) -> None:
         if self.failure is None:
@@ -134,13 +133,11 @@ class Supervisor:
             assert self._stop is not None
             self._stop.set()
             for process in list(self._children.values()):
-                with contextlib.suppress(ProcessLookupError):
-                    process.send_signal(signal.SIGTERM)
+                _send(process, signal.SIGTERM)
 
     def _kill(self) -> None:
         for process in list(self._children.values()):
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            _send(process, signal.SIGKILL)
 
     async def _keep(self, slot: int) -> None:
         """Keep one child running until stopping; restart it when it crashes."""
@@ -200,8 +197,7 @@ class Supervisor:
             os.close(write_fd)
         self._children[slot] = process
         if self._stopping:  # a signal came while it was starting
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
+            _send(process, signal.SIGTERM)
         fatal = None
         try:
             async for event in _events(read_fd):
@@ -214,8 +210,7 @@ class Supervisor:
                     fatal = str(event.get("error"))
             code = await process.wait()
         except BaseException:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            _send(process, signal.SIGKILL)
             raise
         finally:
             self._children.pop(slot, None)
@@ -259,3 +254,15 @@ def _describe(code: int) -> str:
         with contextlib.suppress(ValueError):
             return f"signal {signal.Signals(-code).name}"
     return f"exit code {code}"
+
+
+def _send(process: asyncio.subprocess.Process, signum: int) -> None:
+    """Signal a child that has not been seen to exit.
+
+    Not ``process.send_signal()``: it polls first, and that ``waitpid`` reaps a child that
+    has just exited behind asyncio's child watcher, which then logs "Unknown child process
+    pid ..." and reports exit code 255 instead of the real one.
+    """
+    if process.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signum)
