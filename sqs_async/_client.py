@@ -16,7 +16,7 @@ import logging
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from ._config import (
     DEFAULT_MAX_CONNECTIONS,
@@ -32,10 +32,10 @@ from ._protocol.checksums import md5_of_attributes, md5_of_body
 from ._protocol.validate import validate_request
 from ._protocol.wire import JSON, WireProtocol, rejects_json
 from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
-from ._signing.credentials import CredentialProvider
+from ._signing.credentials import CredentialProvider, Credentials
 from ._signing.settings import Settings, check_region, region_nowait, resolve_settings
 from ._signing.sigv4 import SigV4Signer
-from ._transport.base import Transport, check_url
+from ._transport.base import Response, Transport, check_url
 from ._transport.tls import resolve_verify
 from .errors import (
     ChecksumMismatch,
@@ -334,11 +334,30 @@ class Client:
         attempt = 0
         while True:
             attempt += 1
+            # One attempt, inline (no coroutine layer of its own: this runs per request).
+            transport = self._transport
+            if transport is None:
+                raise ClientClosedError("this connection is closed")
+            limiter = self._limiter
             try:
-                result = await self._attempt(
-                    wire, operation, headers, body, read_timeout, long_poll
+                if limiter is not None:
+                    delay = limiter.acquire(time.monotonic())
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                credentials = self._credentials.current() or await self._credentials.get()
+                response = await transport.request(
+                    self._url,
+                    self._signed(headers, body, credentials),
+                    body,
+                    read_timeout=read_timeout,
+                    long_poll=long_poll,
                 )
-                break
+                if response.status == 200:
+                    if limiter is not None:
+                        limiter.on_response(time.monotonic(), throttled=False)
+                    result = wire.decode(operation, response.body)
+                    break
+                self._refuse(wire, operation, response)
             except _SwitchProtocol:
                 wire = self._wire
                 body = wire.encode(operation, params)
@@ -389,38 +408,23 @@ class Client:
                 operation=operation,
             ) from exc
 
-    async def _attempt(
-        self,
-        wire: WireProtocol,
-        operation: str,
-        headers: dict[str, str],
-        body: bytes,
-        read_timeout: float,
-        long_poll: bool,
-    ) -> dict[str, Any]:
-        transport = self._transport
+    def _signed(
+        self, headers: dict[str, str], body: bytes, credentials: Credentials
+    ) -> dict[str, str]:
+        """The request's headers: ``headers``, signed, plus Host and User-Agent."""
         signer = self._signer
-        if transport is None or signer is None:
+        if signer is None:
             raise ClientClosedError("this connection is closed")
-        limiter = self._limiter
-        if limiter is not None:
-            delay = limiter.acquire(time.monotonic())
-            if delay > 0:
-                await asyncio.sleep(delay)
-        credentials = await self._credentials.get()
         signed = signer.sign(
             host=self._host, path=self._path, headers=headers, body=body, credentials=credentials
         )
         signed.update(headers)
         signed["Host"] = self._host
         signed["User-Agent"] = _USER_AGENT
-        response = await transport.request(
-            self._url, signed, body, read_timeout=read_timeout, long_poll=long_poll
-        )
-        if response.status == 200:
-            if limiter is not None:
-                limiter.on_response(time.monotonic(), throttled=False)
-            return wire.decode(operation, response.body)
+        return signed
+
+    def _refuse(self, wire: WireProtocol, operation: str, response: Response) -> NoReturn:
+        """Raise the error of a response that is not a 200 (or switch protocols)."""
         info = wire.error(response.status, response.headers, response.body)
         if (
             self.protocol == "auto"
@@ -432,6 +436,7 @@ class Client:
                 self._wire = _query_protocol()
             raise _SwitchProtocol
         cls = for_code(info.code, response.status)
+        limiter = self._limiter
         if limiter is not None:
             limiter.on_response(time.monotonic(), throttled=issubclass(cls, ThrottledError))
         raise cls(

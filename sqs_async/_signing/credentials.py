@@ -194,6 +194,13 @@ class CredentialProvider:
     def __repr__(self) -> str:
         return f"<CredentialProvider profile={self._profile!r} current={self._current!r}>"
 
+    def current(self) -> Credentials | None:
+        """The credentials to sign with now, if no resolution or refresh is due (else None:
+        await :meth:`get`). Saves the hot path a coroutine."""
+        if _now() < self._advisory_at:
+            return self._current
+        return None
+
     async def get(self) -> Credentials:
         """Return the credentials to sign with now.
 

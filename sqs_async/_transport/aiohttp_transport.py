@@ -41,7 +41,7 @@ from ..errors import (
 from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_BODY_BYTES
 from .proxy import Proxy, proxy_refused
-from .slots import Laned
+from .slots import Laned, Slots
 from .tls import ClientCert, ssl_context
 
 __all__ = ["AiohttpTransport"]
@@ -127,9 +127,9 @@ class _GuardedConnector(aiohttp.TCPConnector):
 
 
 class _Lane:
-    """One pool: a session over a bounded connector, plus a semaphore for pool timeouts."""
+    """One pool: a session over a bounded connector, plus slots for pool timeouts."""
 
-    __slots__ = ("limit", "semaphore", "session")
+    __slots__ = ("session", "slots")
 
     def __init__(self, limit: int, timeouts: Timeouts, context: ssl.SSLContext) -> None:
         connector: aiohttp.TCPConnector = _GuardedConnector(
@@ -151,8 +151,7 @@ class _Lane:
             auto_decompress=False,
             timeout=aiohttp.ClientTimeout(total=None, connect=None, sock_connect=timeouts.connect),
         )
-        self.semaphore = asyncio.Semaphore(limit)
-        self.limit = limit
+        self.slots = Slots(limit)
 
 
 class AiohttpTransport(Laned[_Lane]):
@@ -232,7 +231,7 @@ class AiohttpTransport(Laned[_Lane]):
         except OSError as exc:  # pragma: no cover - aiohttp wraps most of these
             raise ConnectError(describe(exc)) from exc
         finally:
-            lane.semaphore.release()
+            lane.slots.release()
 
     async def aclose(self) -> None:
         self._closed = True

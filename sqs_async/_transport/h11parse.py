@@ -231,35 +231,44 @@ class ResponseParser:
 
         Returns False for an interim (1xx) response, which is skipped.
         """
-        lines = bytes(data[:end]).split(b"\r\n")
+        # One decode for the whole head, then str operations: each header line decoded
+        # on its own costs several times more. latin-1 maps every byte, so the checks
+        # below see exactly the bytes received.
+        text = data[:end].decode("latin-1")
+        lines = text.split("\r\n")
         status_line = lines[0]
-        parts = status_line.split(b" ", 2)
+        parts = status_line.split(" ", 2)
+        code = parts[1] if len(parts) > 1 else ""
         if (  # _status_ok(parts), inline: this runs for every response
-            len(parts) < 2
-            or parts[0] not in (b"HTTP/1.1", b"HTTP/1.0")
-            or len(parts[1]) != 3
-            or not parts[1].isdigit()
-            or parts[1][:1] == b"0"
-            or 10 in b"".join(lines)  # a bare LF (an int needle: no TypeError to clear)
+            len(code) != 3
+            or parts[0] not in ("HTTP/1.1", "HTTP/1.0")
+            or not code.isdigit()
+            or not code.isascii()
+            or code[0] == "0"
+            or text.count("\n") != len(lines) - 1  # a bare LF
         ):
             _check_head_start(data, end + 2)  # raises, naming the first fault in the bytes
-            raise ProtocolViolation(f"not an HTTP/1.x status line: {status_line[:80]!r}")
+            raise ProtocolViolation(
+                f"not an HTTP/1.x status line: {status_line[:80].encode('latin-1')!r}"
+            )
         if end > MAX_HEAD_BYTES:  # the same bound however the bytes were split
             raise ProtocolViolation(f"response header block over {MAX_HEAD_BYTES} bytes")
-        status = int(parts[1])
+        status = int(code)
         headers: dict[str, str] = {}
         for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not name or name[-1:] in (b" ", b"\t") or name[:1] in (b" ", b"\t"):
-                raise ProtocolViolation(f"malformed header line: {line[:80]!r}")
-            key = name.decode("latin-1").lower()
-            text = value.strip(b" \t").decode("latin-1")
-            previous = headers.get(key)
-            headers[key] = text if previous is None else f"{previous}, {text}"
+            name, colon, value = line.partition(":")
+            if not colon or not name or name[-1] in " \t" or name[0] in " \t":
+                raise ProtocolViolation(f"malformed header line: {line[:80].encode('latin-1')!r}")
+            key = name.lower()
+            value = value.strip(" \t")
+            if key in headers:
+                headers[key] = f"{headers[key]}, {value}"
+            else:
+                headers[key] = value
         if 100 <= status < 200:
             return False  # 100 Continue and friends: the real response follows
         connection = headers.get("connection", "").lower()
-        if parts[0] == b"HTTP/1.1":
+        if parts[0] == "HTTP/1.1":
             self.keep_alive = "close" not in connection
         else:
             self.keep_alive = "keep-alive" in connection
@@ -279,8 +288,11 @@ class ResponseParser:
                 self._state = _TO_EOF
                 self.keep_alive = False
         elif length_text is not None:
-            values = {v.strip() for v in length_text.split(",")}
-            digits = values.pop() if len(values) == 1 else ""
+            if length_text.isdigit():  # one value: the common case
+                digits = length_text
+            else:
+                values = {v.strip() for v in length_text.split(",")}
+                digits = values.pop() if len(values) == 1 else ""
             if not digits.isdigit() or not digits.isascii():
                 raise ProtocolViolation(f"invalid Content-Length: {length_text[:40]!r}")
             length = int(digits)

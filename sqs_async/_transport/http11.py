@@ -51,7 +51,7 @@ from ..errors import (
 from .base import Response, check_url, describe, encode_head, input_check
 from .h11parse import MAX_HEAD_BYTES, ProtocolViolation, ResponseParser
 from .proxy import Proxies, Proxy, proxy_refused
-from .slots import Laned
+from .slots import Laned, Slots
 from .tls import ssl_context
 
 __all__ = ["Http11Transport"]
@@ -98,17 +98,27 @@ class _Origin:
 
 
 class _Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection: at most one exchange in flight."""
+    """One HTTP/1.1 connection: at most one exchange in flight.
+
+    The read timeout is a *lazy* timer: :meth:`start` arms one only when none is armed
+    (or the armed one would fire too late), and when it fires, :meth:`_check_read` judges
+    the exchange in flight by its last read, re-arming for the rest if bytes came in or a
+    newer exchange started meanwhile. So a busy connection sees about one timer per read
+    timeout, not one armed and cancelled per request (a heap push and pop each, ~5 µs).
+    """
 
     __slots__ = (
         "closed",
         "has_input",
         "idle_since",
         "last_read",
+        "loop",
         "lost",
         "on_lost",
         "parser",
+        "read_timeout",
         "timer",
+        "timer_at",
         "transport",
         "waiter",
     )
@@ -118,11 +128,14 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = ResponseParser()
         self.waiter: asyncio.Future[Response] | None = None
-        self.timer: asyncio.TimerHandle | None = None  # the read timeout of the exchange
+        self.timer: asyncio.TimerHandle | None = None  # the read timeout, armed lazily
+        self.timer_at = 0.0  # when it fires
+        self.read_timeout = 0.0  # of the exchange in flight
         self.closed = False
         self.idle_since = 0.0
         self.last_read = 0.0
-        self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.loop = loop = asyncio.get_running_loop()
+        self.lost: asyncio.Future[None] = loop.create_future()
         self.has_input: Callable[[], object] = bool  # replaced once connected
 
     # -- asyncio.Protocol ---------------------------------------------------------------------
@@ -137,7 +150,6 @@ class _Connection(asyncio.Protocol):
         if waiter is None or waiter.done():
             self.close()  # bytes nobody asked for: the peer is out of step
             return
-        self.last_read = waiter.get_loop().time()
         try:
             response = self.parser.feed(data)
         except ProtocolViolation as exc:  # not HTTP, or not a response we can take
@@ -145,7 +157,9 @@ class _Connection(asyncio.Protocol):
             waiter.set_exception(ResponseError(f"malformed HTTP response: {exc}"))
             self.close()
             return
-        if response is not None:
+        if response is None:
+            self.last_read = self.loop.time()  # the read timeout restarts
+        else:
             self.waiter = None
             waiter.set_result(response)
 
@@ -162,6 +176,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._disarm()
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             self.waiter = None
@@ -182,40 +197,55 @@ class _Connection(asyncio.Protocol):
             return ResponseError(f"{reason} in the middle of a response")
         return ConnectError(f"{reason} before a response arrived")
 
-    async def exchange(self, request: bytes, read_timeout: float) -> Response:
+    def start(self, request: bytes, read_timeout: float, now: float) -> asyncio.Future[Response]:
+        """Write ``request`` (at loop time ``now``); return the future of its response (read
+        timeout included).
+
+        On an exception from the future (cancellation too) the caller closes the connection.
+
+        Raises:
+            ConnectError: The connection is closed, or the write failed.
+        """
         transport = self.transport
         if transport is None or self.closed:
             raise ConnectError("the connection is closed")
-        loop = asyncio.get_running_loop()
+        loop = self.loop
         waiter: asyncio.Future[Response] = loop.create_future()
-        self.waiter = waiter
         self.parser.reset()
-        self.last_read = loop.time()
-        self.timer = loop.call_at(
-            self.last_read + read_timeout, self._check_read, waiter, read_timeout
-        )
+        self.last_read = now
+        self.read_timeout = read_timeout
+        deadline = now + read_timeout
+        if self.timer is None or self.timer_at > deadline:
+            self._arm(deadline)
         try:
-            try:
-                transport.write(request)
-            except (OSError, RuntimeError) as exc:  # uvloop raises once its handle is closed
-                raise ConnectError(f"could not send the request: {describe(exc)}") from exc
-            return await waiter
-        finally:
-            if self.timer is not None:
-                self.timer.cancel()  # the current one: _check_read may have re-armed it
-                self.timer = None
-            self.waiter = None
+            transport.write(request)
+        except (OSError, RuntimeError) as exc:  # uvloop raises once its handle is closed
+            raise ConnectError(f"could not send the request: {describe(exc)}") from exc
+        self.waiter = waiter
+        return waiter
 
-    def _check_read(self, waiter: asyncio.Future[Response], read_timeout: float) -> None:
-        if waiter is not self.waiter or waiter.done():
-            return  # a timer of an earlier exchange: not ours to judge
-        loop = waiter.get_loop()
-        deadline = self.last_read + read_timeout
-        if loop.time() < deadline:  # bytes came in meanwhile: wait out the rest
-            self.timer = loop.call_at(deadline, self._check_read, waiter, read_timeout)
+    def _arm(self, when: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.loop.call_at(when, self._check_read)
+        self.timer_at = when
+
+    def _disarm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def _check_read(self) -> None:
+        self.timer = None
+        waiter = self.waiter
+        if waiter is None or waiter.done():
+            return  # idle: the next exchange arms a timer again
+        deadline = self.last_read + self.read_timeout
+        if self.loop.time() < deadline:  # bytes came in, or a newer exchange: the rest
+            self._arm(deadline)
             return
         self.waiter = None
-        waiter.set_exception(ReadTimeout(f"no response within {read_timeout}s"))
+        waiter.set_exception(ReadTimeout(f"no response within {self.read_timeout}s"))
         self.close()
 
     def reusable(self) -> bool:
@@ -223,6 +253,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self._disarm()
         if self.transport is not None:
             self.transport.abort()
 
@@ -230,11 +261,10 @@ class _Connection(asyncio.Protocol):
 class _Lane:
     """One pool: at most ``limit`` connections busy at a time, idle ones kept per origin."""
 
-    __slots__ = ("idle", "limit", "semaphore")
+    __slots__ = ("idle", "slots")
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.semaphore = asyncio.Semaphore(limit)
+        self.slots = Slots(limit)
         self.idle: dict[_Key, list[_Connection]] = {}
 
     def take_idle(self, key: _Key, now: float) -> _Connection | None:
@@ -322,29 +352,34 @@ class Http11Transport(Laned[_Lane]):
         origin = self._origins.get(url)
         if origin is None:
             origin = self._origins[url] = _Origin(url, self._proxies)
-        request = _request_bytes(origin.prefix, headers, body)
-        lane = await self._take_lane(long_poll)
+        request = origin.prefix + encode_head(headers, len(body)) + body
+        lane = self._lane(long_poll)
+        slots = lane.slots
+        if not slots.take_now():
+            await slots.wait(self._timeouts.pool)
         try:
             loop = asyncio.get_running_loop()
-            connection = lane.take_idle(origin.key, loop.time())
+            now = loop.time()
+            connection = lane.take_idle(origin.key, now)
             if connection is None:
                 connection = await self._connect(origin)
+                now = loop.time()
             # A failure after the write is never resent here, even with no byte of answer:
             # the server may have acted on the request. The client's retry policy decides
             # (counted, with backoff), as botocore does.
             try:
-                response = await connection.exchange(request, read_timeout)
+                response = await connection.start(request, read_timeout, now)
             except BaseException:
                 connection.close()
                 self._connections.discard(connection)
                 raise
             if connection.reusable() and not self._closed:
-                lane.put_idle(origin.key, connection, loop.time())
+                lane.put_idle(origin.key, connection, now)  # idle since about now
             else:
                 connection.close()
                 self._connections.discard(connection)
         finally:
-            lane.semaphore.release()
+            slots.release()
         if response.status == 407 and origin.proxy is not None:
             raise ConnectError(proxy_refused(origin.proxy))
         return response
@@ -485,12 +520,3 @@ def _check_tunnel(head: bytes, received: bytearray, proxy: Proxy, authority: str
 def _close_all(connections: list[_Connection]) -> None:
     for connection in connections:
         connection.close()
-
-
-def _request_bytes(prefix: bytes, headers: Mapping[str, str], body: bytes) -> bytes:
-    """The request head and body, ready to write (``prefix``: the request line).
-
-    Raises:
-        ValidationError: A header HTTP cannot carry (see :func:`encode_head`).
-    """
-    return prefix + encode_head(headers, len(body)) + body

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import Mapping
 from typing import Generic, Protocol, TypeVar
 
@@ -11,31 +13,71 @@ from ..errors import ClientClosedError, PoolTimeout
 from .proxy import Proxies
 from .tls import ClientCert, resolve_verify
 
-__all__ = ["Laned", "take_slot"]
+__all__ = ["Laned", "Slots"]
+
+
+class Slots:
+    """A pool's ``limit`` slots: taken without awaiting while one is free, FIFO when not.
+
+    An ``asyncio.Semaphore`` would do, but every request pays for its coroutine and its
+    checks (about 2 µs); here a free slot is a counter decrement. A slot that comes free is
+    handed to the longest waiter directly, so a waiter is never overtaken by a newcomer.
+    """
+
+    __slots__ = ("_waiters", "free", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.free = limit
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def take_now(self) -> bool:
+        """Take a slot if one is free (and nobody waits for one); say whether it was taken."""
+        if self.free > 0 and not self._waiters:
+            self.free -= 1
+            return True
+        return False
+
+    async def wait(self, patience: float) -> None:
+        """Wait for a slot, at most ``patience`` s (after :meth:`take_now` said no).
+
+        Raises:
+            PoolTimeout: No slot came free in time.
+        """
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout(patience):
+                await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a slot just as we gave up: pass it on
+            else:
+                waiter.cancel()
+                with contextlib.suppress(ValueError):  # release() may have dropped it
+                    self._waiters.remove(waiter)
+            if isinstance(exc, TimeoutError):
+                raise PoolTimeout(
+                    f"no free connection within {patience}s ({self.limit} in use)"
+                ) from exc
+            raise
+
+    def release(self) -> None:
+        """Give a slot back: to the longest waiter, or to the pool."""
+        waiters = self._waiters
+        while waiters:
+            waiter = waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.free += 1
 
 
 class _Lane(Protocol):
-    semaphore: asyncio.Semaphore
-    limit: int
+    slots: Slots
 
 
 L = TypeVar("L", bound=_Lane)
-
-
-async def take_slot(semaphore: asyncio.Semaphore, patience: float, limit: int) -> None:
-    """Take one of a pool's ``limit`` slots, waiting at most ``patience`` s when all are busy.
-
-    Raises:
-        PoolTimeout: No slot came free in time.
-    """
-    if not semaphore.locked():
-        await semaphore.acquire()
-        return
-    try:
-        async with asyncio.timeout(patience):
-            await semaphore.acquire()
-    except TimeoutError as exc:
-        raise PoolTimeout(f"no free connection within {patience}s ({limit} in use)") from exc
 
 
 class Laned(Generic[L]):
@@ -82,13 +124,18 @@ class Laned(Generic[L]):
     def _new_lane(self, limit: int) -> L:
         raise NotImplementedError
 
-    async def _take_lane(self, long_poll: bool) -> L:
-        """The lane for this request, with one of its slots taken (release it after)."""
+    def _lane(self, long_poll: bool) -> L:
+        """The lane for this request (created on first use, inside the running loop)."""
         lanes = self._lanes
         if lanes is None:
             if self._closed:
                 raise ClientClosedError("the transport is closed")
             lanes = self._lanes = (self._new_lane(self._sizes[0]), self._new_lane(self._sizes[1]))
-        lane = lanes[1] if long_poll else lanes[0]
-        await take_slot(lane.semaphore, self._timeouts.pool, lane.limit)
+        return lanes[1] if long_poll else lanes[0]
+
+    async def _take_lane(self, long_poll: bool) -> L:
+        """The lane for this request, with one of its slots taken (release it after)."""
+        lane = self._lane(long_poll)
+        if not lane.slots.take_now():
+            await lane.slots.wait(self._timeouts.pool)
         return lane

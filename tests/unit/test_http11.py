@@ -247,6 +247,26 @@ async def test_silence_is_a_read_timeout_and_the_connection_is_closed() -> None:
         await server.until(lambda: server.eofs == 1)
 
 
+async def test_a_shorter_read_timeout_on_a_reused_connection_rearms_the_timer() -> None:
+    # The read timer is armed lazily, once per connection: a request whose timeout ends
+    # before the armed timer fires must bring the timer forward, or it would wait too long.
+    async def reply(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.body == b"fast":
+            writer.write(response())
+        return True  # anything else: never answered
+
+    async with scripted(reply) as (server, t):
+        assert await post(t, server, b"fast", read=30.0) == OK_BODY
+        (connection,) = t._connections
+        armed_for_long = connection.timer_at
+        call = asyncio.create_task(post(t, server, b"slow", read=0.2))
+        await server.until(lambda: len(server.requests) == 2)
+        assert connection.timer_at < armed_for_long - 20  # brought forward to ~0.2 s
+        with pytest.raises(ReadTimeout, match=r"no response within 0\.2s"):
+            await call
+        assert connection.timer is None  # closed: no timer left behind
+
+
 async def test_the_read_timeout_restarts_whenever_bytes_arrive() -> None:
     gaps = asyncio.Queue[None]()
 
