@@ -6,12 +6,15 @@ Bottom layer: imports only ``errors``.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
@@ -59,11 +62,18 @@ DEFAULT_MAX_POLL_CONNECTIONS = 16
 LONG_POLL_READ_MARGIN = 10.0
 
 
+def _is_timedelta(value: object) -> bool:
+    # A timedelta exists only once ``datetime`` is imported: asking sys.modules spares
+    # every process that never uses one the import (start-up time, issue 13).
+    datetime = sys.modules.get("datetime")
+    return datetime is not None and isinstance(value, datetime.timedelta)
+
+
 def seconds(value: float | timedelta) -> float:
     """Normalise a duration given at the config edge to float seconds."""
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return float(value)
+    if _is_timedelta(value):
+        return cast("timedelta", value).total_seconds()
+    return float(cast(float, value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +101,7 @@ class Timeouts:
             value = getattr(self, field.name)
             if value is None and field.name == "total":
                 continue
-            if isinstance(value, timedelta):
+            if _is_timedelta(value):
                 object.__setattr__(self, field.name, seconds(value))
                 value = getattr(self, field.name)
             if not isinstance(value, int | float) or value <= 0:

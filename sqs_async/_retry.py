@@ -10,7 +10,6 @@ the sleeping: nothing here touches the clock except through the ``now`` it is gi
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 
 from ._config import RetryPolicy
@@ -30,9 +29,15 @@ def is_retriable(exc: BaseException) -> bool:
 
 
 def backoff_delay(
-    retry: int, policy: RetryPolicy, rand: Callable[[], float] = random.random
+    retry: int, policy: RetryPolicy, rand: Callable[[], float] | None = None
 ) -> float:
-    """Seconds to wait before retry number ``retry`` (1 for the first retry)."""
+    """Seconds to wait before retry number ``retry`` (1 for the first retry); ``rand``:
+    the source of jitter in [0, 1), ``random.random`` by default (imported on the first
+    backoff: most processes never back off, and start-up time counts, issue 13)."""
+    if rand is None:
+        import random
+
+        rand = random.random
     ceiling = min(policy.max_backoff, policy.base_delay * 2.0 ** (retry - 1))
     return rand() * ceiling
 

@@ -154,3 +154,13 @@ def test_every_exception_shape_in_the_sqs_model_has_a_class() -> None:
         is sqs_async.errors.UnknownServiceError
     )
     assert unmapped == []
+
+
+def test_durations_may_be_timedeltas() -> None:
+    """``datetime`` is not imported by the library, yet a timedelta given is understood."""
+    from datetime import timedelta
+
+    timeouts = sqs_async.Timeouts(connect=timedelta(seconds=2), read=timedelta(minutes=1))
+    assert (timeouts.connect, timeouts.read) == (2.0, 60.0)
+    with pytest.raises(ValueError, match=r"Timeouts\.pool must be a positive"):
+        sqs_async.Timeouts(pool=timedelta(0))

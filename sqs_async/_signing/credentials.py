@@ -18,7 +18,6 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:  # botocore is imported only when its chain is needed (~0.2 s of import)
@@ -102,6 +101,8 @@ def _snapshot(source: BotoCredentials) -> tuple[Credentials, float]:
     # ever be missing, look again soon: a background get_frozen_credentials() then lets
     # botocore refresh by its own clock, and we never sign with stale credentials for long.
     expiry = getattr(source, "_expiry_time", None)
+    from datetime import datetime  # botocore has loaded it by now (start-up: issue 13)
+
     if not isinstance(expiry, datetime):
         return credentials, _now() + ADVISORY_REFRESH_SECONDS + _UNKNOWN_EXPIRY_RECHECK_SECONDS
     return credentials, expiry.timestamp()
