@@ -160,7 +160,9 @@ def test_durations_may_be_timedeltas() -> None:
     """``datetime`` is not imported by the library, yet a timedelta given is understood."""
     from datetime import timedelta
 
-    timeouts = sqs_async.Timeouts(connect=timedelta(seconds=2), read=timedelta(minutes=1))
+    # accepted at run time; the fields are typed as the float each becomes
+    two, minute, zero = timedelta(seconds=2), timedelta(minutes=1), timedelta(0)
+    timeouts = sqs_async.Timeouts(connect=two, read=minute)  # type: ignore[arg-type]
     assert (timeouts.connect, timeouts.read) == (2.0, 60.0)
     with pytest.raises(ValueError, match=r"Timeouts\.pool must be a positive"):
-        sqs_async.Timeouts(pool=timedelta(0))
+        sqs_async.Timeouts(pool=zero)  # type: ignore[arg-type]

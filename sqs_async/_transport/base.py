@@ -11,8 +11,7 @@ import asyncio
 import functools
 import select
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ..errors import ValidationError
 
@@ -22,9 +21,9 @@ if TYPE_CHECKING:
 __all__ = ["Response", "Transport", "check_url", "describe", "encode_head", "input_check"]
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    """A complete HTTP response."""
+class Response(NamedTuple):
+    """A complete HTTP response (a named tuple: one is made per request, and a frozen
+    dataclass costs four times as much to create)."""
 
     status: int
     headers: Mapping[str, str]
