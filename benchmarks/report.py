@@ -418,7 +418,7 @@ def markdown(summary: dict[str, Any]) -> str:
                     _cell(r, "msg_per_s", spread=True),
                     _cell(r, "server_cpu_us_per_req"),
                     _cell(r, "client_core_busy"),
-                    *(_ratio_cell(r["ratios"][name]) for name in RATIOS),
+                    *(_ratio_cell(r["ratios"].get(name)) for name in RATIOS),
                     _status_cell(r),
                 ]
                 for r in rows
