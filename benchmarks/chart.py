@@ -1,7 +1,8 @@
 """The PNG chart, drawn with matplotlib (the ``bench`` extra): the headline panel (sqs_async's
-client CPU per message as a multiple of the raw-socket floor's, with the targets), then client
-CPU per message per scenario and client, one panel per event loop, then start-up and consumer
-memory panels.
+client CPU per message as a multiple of the raw-socket floor's, with the targets and the
+signed-socket floor's own multiple: the least any correct client can reach), then client CPU per
+message per scenario and client, one panel per event loop, then start-up and consumer memory
+panels.
 
 Layer: reads the summary from `benchmarks.report`. Without matplotlib no chart is drawn (the
 markdown and JSON hold every number).
@@ -28,6 +29,7 @@ COLORS = {
     "aiosqs": "#9467bd",
     "raw-aiohttp": "#7f7f7f",
     "raw-socket": "#17becf",
+    "raw-signed-socket": "#bcbd22",
 }
 # The issue's bound on sqs_async's CPU per message as a multiple of the socket floor's.
 TARGET_VS_SOCKET = {"send": 1.5, "send_batch": 2.0, "receive_delete": 1.5}
@@ -105,6 +107,7 @@ def _headline(summary: dict[str, Any], ax: Any) -> None:
     loops = summary["meta"]["loops"]
     scenarios = [s for s in LOAD_SCENARIOS if s != "batch_writer"]
     width = 0.8 / max(len(loops), 1)
+    labelled = False
     for index, loop in enumerate(loops):
         values = []
         for scenario in scenarios:
@@ -121,6 +124,21 @@ def _headline(summary: dict[str, Any], ax: Any) -> None:
             hatch="//" if index else None,
         )
         ax.bar_label(bars, fmt="%.2fx", fontsize=7)
+        # The signed floor's own ratio over each bar: the mandatory work of a correct client.
+        for x, scenario in zip(xs, scenarios, strict=True):
+            floor = _find(summary["load"], scenario, "raw-signed-socket", loop)
+            ratio = (floor or {}).get("ratios", {}).get("vs_socket")
+            if ratio:
+                ax.hlines(
+                    ratio,
+                    x - width / 2,
+                    x + width / 2,
+                    colors=COLORS["raw-signed-socket"],
+                    linestyles="dotted",
+                    linewidth=2,
+                    label=None if labelled else "signed floor (serialize, sign, parse, MD5)",
+                )
+                labelled = True
     for i, scenario in enumerate(scenarios):
         bound = TARGET_VS_SOCKET.get(scenario)
         if bound is not None:
@@ -129,7 +147,8 @@ def _headline(summary: dict[str, Any], ax: Any) -> None:
     ax.set_xticks(range(len(scenarios)), [SHORT[s] for s in scenarios])
     ax.set_title(
         "sqs_async client CPU per message ÷ the raw-socket floor's (1.0 = the floor; "
-        "dashed red: target)",
+        "dashed red: target)\ndotted: the signed-socket floor's own ratio, the least any "
+        "correct client can reach",
         fontsize=10,
     )
     ax.legend(fontsize=8, loc="upper left")

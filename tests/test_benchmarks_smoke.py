@@ -1,16 +1,20 @@
 """The benchmarks' machinery: the local server's SQS semantics and a smoke run of the harness.
 
 No timing assertions: these check that the server answers like SQS (checked with boto3 and
-with raw query-protocol requests, MD5s computed here independently) and that
-``python -m benchmarks --smoke`` produces its three outputs with the expected shape.
+with raw query-protocol requests, MD5s computed here independently), that the signed-socket
+floor signs like botocore and checks every MD5, and that ``python -m benchmarks --smoke``
+produces its three outputs with the expected shape.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import datetime as dt
 import hashlib
 import importlib.util
 import json
+import math
 import struct
 import subprocess
 import sys
@@ -21,6 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -32,13 +37,21 @@ CLIENT_MODULES = {
     "aiosqs": "aiosqs",
     "raw-aiohttp": "aiohttp",
     "raw-socket": "orjson",
+    "raw-signed-socket": "orjson",
 }
-# Rows that are n/a by design: aiosqs has no SendMessageBatch.
-NOT_APPLICABLE = {("send_batch", "aiosqs")}
+# Rows that are n/a by design: aiosqs has no SendMessageBatch; the signed-socket floor imports
+# what the socket floor does, whose start-up row is the yardstick.
+NOT_APPLICABLE = {("send_batch", "aiosqs"), ("startup", "raw-signed-socket")}
 
 
 def _installed(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
+
+
+def _clients() -> Any:
+    """benchmarks.clients, imported at run time: the benchmarks are outside mypy's files (the
+    peers they import have no type stubs)."""
+    return importlib.import_module("benchmarks.clients")
 
 
 @pytest.fixture(scope="module")
@@ -236,6 +249,121 @@ def test_binary_attribute_md5_matches_base64_wire_form(endpoint: str) -> None:
     )
 
 
+def _parse_request(raw: bytes) -> tuple[dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    request_line, *lines = head.decode().split("\r\n")
+    assert request_line == "POST / HTTP/1.1"
+    headers = dict(line.split(": ", 1) for line in lines)
+    assert int(headers["Content-Length"]) == len(body)
+    return headers, body
+
+
+def test_signed_floor_signs_like_botocore() -> None:
+    """The signed-socket floor's SigV4 is byte for byte botocore's, across seconds and days
+    (its timestamp and signing key are cached per second and per day)."""
+    orjson = pytest.importorskip("orjson")
+    auth = pytest.importorskip("botocore.auth")
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    clients = _clients()
+    adapter = clients.RawSignedSocketAdapter("http://127.0.0.1:4567", 1)
+    message_body = clients.BODY
+    url = "http://127.0.0.1:4567/000000000000/q"
+    requests: list[tuple[str, dict[str, Any]]] = [
+        ("SendMessage", {"QueueUrl": url, "MessageBody": message_body}),
+        ("SendMessage", {"QueueUrl": url, "MessageBody": "another body ✓"}),
+        (
+            "SendMessageBatch",
+            {"QueueUrl": url, "Entries": [{"Id": "0", "MessageBody": message_body}]},
+        ),
+        ("ReceiveMessage", {"QueueUrl": url, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1}),
+        ("DeleteMessageBatch", {"QueueUrl": url, "Entries": [{"Id": "0", "ReceiptHandle": "h"}]}),
+    ]
+    midnight = 1_764_892_800.0  # 2025-12-05T00:00:00Z
+    for now in (midnight - 1.5, midnight - 0.6, midnight - 0.1, midnight + 0.2, midnight + 86_401):
+        for operation, params in requests:
+            headers, body = _parse_request(adapter._request(operation, params, now=now))
+            assert body == orjson.dumps(params)
+            assert headers["Host"] == "127.0.0.1:4567"
+            assert headers["X-Amz-Target"] == f"AmazonSQS.{operation}"
+            theirs = AWSRequest(
+                method="POST",
+                url="http://127.0.0.1:4567/",
+                data=body,
+                headers={
+                    "Content-Type": headers["Content-Type"],
+                    "X-Amz-Target": headers["X-Amz-Target"],
+                },
+            )
+            frozen = dt.datetime.fromtimestamp(math.floor(now), dt.UTC).replace(tzinfo=None)
+            with mock.patch.object(auth, "get_current_datetime", return_value=frozen):
+                credentials = Credentials(clients.KEY_ID, clients.SECRET)
+                auth.SigV4Auth(credentials, "sqs", clients.REGION).add_auth(theirs)
+            assert headers["X-Amz-Date"] == theirs.headers["X-Amz-Date"]
+            assert headers["Authorization"] == theirs.headers["Authorization"]
+
+
+def test_signed_floor_checks_every_md5(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It raises on a wrong MD5 of a sent or received body, or a failed batch entry."""
+    orjson = pytest.importorskip("orjson")
+    clients = _clients()
+    adapter = clients.RawSignedSocketAdapter("http://127.0.0.1:4567", 1)
+    message_body = clients.BODY
+    adapter.queue_url = "http://127.0.0.1:4567/000000000000/q"
+    good, bad = hashlib.md5(message_body.encode()).hexdigest(), hashlib.md5(b"other").hexdigest()
+    answers: list[dict[str, Any]] = []
+    sent: list[bytes] = []
+
+    async def post(request: bytes) -> bytes:
+        sent.append(request)
+        return bytes(orjson.dumps(answers.pop(0)))
+
+    monkeypatch.setattr(adapter, "_post", post)
+
+    def entries(md5s: list[str]) -> list[dict[str, str]]:
+        return [{"Id": str(i), "MessageId": "m", "MD5OfMessageBody": m} for i, m in enumerate(md5s)]
+
+    def message(md5: str) -> dict[str, str]:
+        return {"MessageId": "m", "ReceiptHandle": "h", "Body": message_body, "MD5OfBody": md5}
+
+    async def scenario() -> None:
+        answers.append({"MessageId": "m", "MD5OfMessageBody": good})
+        assert await adapter.send() == 1
+        answers.append({"MessageId": "m", "MD5OfMessageBody": bad})
+        with pytest.raises(RuntimeError, match="MD5 mismatch"):
+            await adapter.send()
+        answers.append({"Successful": entries([good] * 10), "Failed": []})
+        assert await adapter.send_batch() == 10
+        answers.append({"Successful": entries([good] * 9 + [bad]), "Failed": []})
+        with pytest.raises(RuntimeError, match="MD5 mismatch"):
+            await adapter.send_batch()
+        failed = [{"Id": "9", "Code": "X", "SenderFault": True}]
+        answers.append({"Successful": entries([good] * 9), "Failed": failed})
+        with pytest.raises(RuntimeError, match="failed entries"):
+            await adapter.send_batch()
+        answers.append({"Messages": [message(good), message(good)]})
+        received = await adapter.receive(0)
+        assert len(received) == 2
+        answers.append({"Messages": [message(good), message(bad)]})
+        with pytest.raises(RuntimeError, match="MD5 mismatch"):
+            await adapter.receive(0)
+        answers.append({"Successful": [{"Id": "0"}, {"Id": "1"}], "Failed": []})
+        await adapter.delete_batch(received)
+        answers.append({"Successful": [{"Id": "0"}], "Failed": [{"Id": "1", "Code": "X"}]})
+        with pytest.raises(RuntimeError, match="failed entries"):
+            await adapter.delete_batch(received)
+
+    asyncio.run(scenario())
+    assert not answers
+    # The delete entries are built from the received receipt handles.
+    _, body = _parse_request(sent[-1])
+    assert orjson.loads(body)["Entries"] == [
+        {"Id": "0", "ReceiptHandle": "h"},
+        {"Id": "1", "ReceiptHandle": "h"},
+    ]
+
+
 def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
     out = tmp_path / "bench"
     done = subprocess.run(
@@ -275,9 +403,13 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
             if row["status"] == "ok":
                 assert row["metrics"], row
                 assert all(set(v) == {"median", "min", "max"} for v in row["metrics"].values())
-    ratios = {"vs_socket", "vs_aiohttp", "vs_aiobotocore"}
+    ratios = {"vs_socket", "vs_signed", "vs_aiohttp", "vs_aiobotocore"}
     for row in summary["load"]:
-        extra = {"msg_per_s_vs_socket"} if row["scenario"] == "consume" else set()
+        extra = (
+            {"msg_per_s_vs_socket", "msg_per_s_vs_signed"}
+            if row["scenario"] == "consume"
+            else set()
+        )
         assert set(row["ratios"]) == ratios | extra
         if row["status"] == "ok":
             assert {"cpu_us_per_msg", "req_per_s", "msg_per_s", "server_cpu_us_per_req"} <= set(
@@ -285,12 +417,16 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
             )
             if row["client"] == "sqs_async" and row["scenario"] != "batch_writer":
                 assert row["ratios"]["vs_socket"] is not None, row  # the socket floor ran
-    socket_rows = [r for r in summary["load"] if r["client"] == "raw-socket"]
-    assert {r["scenario"] for r in socket_rows if r["status"] == "ok"} == scenarios
-    for row in summary["load"]:
-        if row["client"] == "raw-socket" and row["status"] == "ok":
-            assert row["metrics"]["msg_per_s"]["median"] > 0
-            assert row["ratios"]["vs_socket"] == pytest.approx(1.0)
+                assert row["ratios"]["vs_signed"] is not None, row  # and the signed floor
+    # Both socket floors ran every scenario: the server accepted the signed floor's requests
+    # end to end (its MD5 checks passed, its batch entries did not fail).
+    for floor, ratio in (("raw-socket", "vs_socket"), ("raw-signed-socket", "vs_signed")):
+        floor_rows = [r for r in summary["load"] if r["client"] == floor]
+        assert {r["scenario"] for r in floor_rows if r["status"] == "ok"} == scenarios, floor
+        for row in floor_rows:
+            if row["status"] == "ok":
+                assert row["metrics"]["msg_per_s"]["median"] > 0
+                assert row["ratios"][ratio] == pytest.approx(1.0)
     # The import yardstick: the socket floor imports the stdlib modules sqs_async needs.
     startup = {row["client"]: row for row in summary["startup"]}
     assert startup["sqs_async"]["ratios"]["import_vs_stdlib"] > 0
@@ -301,6 +437,13 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
     assert cli["boto3"]["status"] == "ok" or not _installed("boto3"), cli["boto3"]
     targets = {t["ratio"] for t in summary["targets"]}
     assert {"vs_socket", "msg_per_s_vs_socket", "vs_aiobotocore", "import_vs_stdlib"} <= targets
+    # The signed floor's own ratios to the socket floor, as references beside the targets.
+    references = [t for t in summary["targets"] if t.get("reference")]
+    assert len(references) == 4
+    for reference in references:
+        assert reference["client"] == "raw-signed-socket"
+        assert reference["met"] is None
+        assert reference["values"]["asyncio"] > 0, reference
 
     markdown = (out / "results.md").read_text()
     assert "| client | loop | client CPU µs/msg" in markdown
@@ -309,7 +452,8 @@ def test_smoke_run_produces_json_markdown_and_png(tmp_path: Path) -> None:
     assert "n/a (not available: aiosqs has no SendMessageBatch)" in markdown or not _installed(
         "aiosqs"
     )
-    assert "| vs socket floor | vs aiohttp floor | vs aiobotocore |" in markdown
+    assert "| vs socket floor | vs signed floor | vs aiohttp floor | vs aiobotocore |" in markdown
+    assert "| signed floor: SendMessage (the least any correct client can reach) |" in markdown
     assert "## Targets" in markdown
     assert "## A command-line call" in markdown
     assert markdown.strip() in done.stdout
