@@ -341,3 +341,32 @@ async def test_an_https_proxy_is_verified_with_the_proxy_ca_bundle(
         assert {s.method for s in tls_proxy.seen} == {method}
     finally:
         await tls_proxy.stop()
+
+
+def test_a_connect_tunnel_works_on_uvloop(
+    sqs_endpoint: str, sqs_queue_name: QueueNameFactory, no_proxy_env: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    # uvloop's start_tls takes over the proxy connection's transport: the TLS session to
+    # the endpoint runs inside the tunnel there too (the speedups extra installs uvloop).
+    uvloop = pytest.importorskip("uvloop")
+    ca = CA(tmp_path)
+
+    async def main() -> ForwardProxy:
+        p = await ForwardProxy({PROXY_ONLY: "127.0.0.1"}).start()
+        try:
+            async with tls_front(port_of(sqs_endpoint), ca) as port:
+                endpoint = f"https://{PROXY_ONLY}:{port}/"
+                conn = connection(
+                    endpoint, "http11", verify=str(ca.cert), proxies={"https": p.url()}
+                )
+                await round_trip(conn, sqs_queue_name())
+        finally:
+            await p.stop()
+        assert asyncio.get_running_loop().__class__.__module__.startswith("uvloop")
+        return p
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        seen = runner.run(main()).seen
+    assert seen
+    assert {s.method for s in seen} == {"CONNECT"}
