@@ -13,9 +13,11 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -498,6 +500,58 @@ def _prepare(args: argparse.Namespace) -> None:
     args.records = records
 
 
+class _Interrupted(Exception):
+    """Ctrl-C stopped the command once it had unwound (exit 130)."""
+
+
+def _owns_sigint() -> bool:
+    """Whether ``asyncio.run`` would take over SIGINT here (the main thread, Python's default
+    handler in place): then `_interruptible` takes it over the loop's way instead. An ignored
+    SIGINT (a background job of a shell script) or an embedder's own handler is left alone."""
+    return (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )
+
+
+async def _interruptible(command: Callable[[], Awaitable[int]], own_sigint: bool) -> int:
+    """Run ``command()``; Ctrl-C cancels it, and `_Interrupted` is raised once it has unwound
+    (its connection closed, its long polls abandoned); a second Ctrl-C raises
+    ``KeyboardInterrupt`` at once. That is ``asyncio.run``'s own behaviour, but with the
+    handler set by ``loop.add_signal_handler``, which routes the signal through the loop's
+    self-pipe (``signal.set_wakeup_fd``). ``asyncio.run``'s handler is a plain
+    ``signal.signal`` one: a SIGINT that lands just before the loop blocks in ``select()`` (or
+    on another thread) runs it only at the loop's next wake-up, which for ``tail`` is the end
+    of a parked 20 s long poll.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    interrupts = 0
+
+    def on_sigint() -> None:
+        nonlocal interrupts
+        interrupts += 1
+        if interrupts > 1:
+            raise KeyboardInterrupt  # the second one: stop at once, as asyncio.run does
+        if task is not None:
+            task.cancel()
+
+    if own_sigint:
+        try:
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+        except (NotImplementedError, RuntimeError, ValueError):  # no signals on this loop
+            own_sigint = False
+    try:
+        return await command()
+    except asyncio.CancelledError:
+        if interrupts and task is not None and task.uncancel() == 0:
+            raise _Interrupted from None
+        raise
+    finally:
+        if own_sigint:
+            loop.remove_signal_handler(signal.SIGINT)  # Python's default handler again
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -517,8 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_worker(args)
         _prepare(args)
-        return asyncio.run(App(args, out, err).run())
-    except KeyboardInterrupt:
+        return asyncio.run(_interruptible(App(args, out, err).run, _owns_sigint()))
+    except (KeyboardInterrupt, _Interrupted):
         err.write(f"{PROG}: interrupted\n")
         return 130
     except QueueDoesNotExist as exc:
