@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import random
 import time
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._batching import DeleteBatcher, VisibilityBatcher
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
-from ._hooks import ConsumerHooks, call_hook
+from ._hooks import ConsumerHooks, call_hook, overridden
 from ._leases import Lease, LeaseManager
 from ._message import Message
 from ._protocol.validate import check_range
@@ -155,6 +156,7 @@ class Fetcher:
         self.stop_when_empty = stop_when_empty
         self.max_buffer_age = max_buffer_age
         self.hooks = hooks or ConsumerHooks()
+        self._on_deleted = overridden(self.hooks, "on_deleted")  # None: skipped per message
         self._on_lease_lost = on_lease_lost
         self._idle = idle or _always
         self._check_timeout = check_timeout
@@ -404,10 +406,11 @@ class Fetcher:
                     await asyncio.sleep(EMPTY_SHORT_POLL_PAUSE)  # short polls: do not spin
             return None
         self._saw_empty = False
+        self.leases.add_many(messages, now, parked)
+        buffer = self._buffer
         for message in messages:
             message._owner = self
-            self.leases.add(message, now, parked)
-            self._buffer.append((message, now))
+            buffer.append((message, now))
         self._available.set()
         return None
 
@@ -442,11 +445,16 @@ class Fetcher:
 
     def get_nowait(self, *, keep_lease: bool = False) -> Message | None:
         """The next buffered message if there is one (and not stopping), else ``None``."""
-        if not self._buffer or self._stopping:
+        buffer = self._buffer
+        if not buffer or self._stopping:
             return None
-        message, _ = self._buffer.popleft()
-        self._tick()
-        if len(self._buffer) + self._reserved + self.batch_size <= self._target():
+        message = buffer.popleft()[0]
+        # _tick(), inline: this runs once per message
+        self._window_count += 1
+        now = time.monotonic()
+        if now - self._window_start >= 1.0:
+            self._tick(now)
+        if len(buffer) + self._reserved + self.batch_size <= self._cap:  # _target()
             self._room.set()
         if not keep_lease and self.leases is not None:
             self.leases.remove(message)
@@ -464,16 +472,14 @@ class Fetcher:
         finally:
             leases.remove(message)
 
-    def _tick(self) -> None:
-        self._window_count += 1
-        now = time.monotonic()
+    def _tick(self, now: float) -> None:
+        """A window of at least a second is over: update the consumption rate."""
         elapsed = now - self._window_start
-        if elapsed >= 1.0:
-            rate = self._window_count / elapsed
-            self._rate = rate if self._rate == 0 else 0.5 * self._rate + 0.5 * rate
-            self._retarget()
-            self._window_start = now
-            self._window_count = 0
+        rate = self._window_count / elapsed
+        self._rate = rate if self._rate == 0 else 0.5 * self._rate + 0.5 * rate
+        self._retarget()
+        self._window_start = now
+        self._window_count = 0
 
     def take_buffered(self) -> list[Message]:
         """Empty the buffer and return what it held (to release at shutdown)."""
@@ -484,10 +490,6 @@ class Fetcher:
     def finish(self, message: Message) -> Lease | None:
         """Stop renewing a message taken with ``keep_lease``."""
         return self.leases.remove(message) if self.leases is not None else None
-
-    def lease(self, message: Message) -> Lease | None:
-        """The lease of a held message."""
-        return self.leases.get(message) if self.leases is not None else None
 
     @property
     def buffered(self) -> int:
@@ -537,13 +539,15 @@ class Fetcher:
         handle, deletes = self._release_for_delete(message)
         if deletes is None:
             return False
-        deletes.submit_callback(handle, lambda result: self._delete_done(result, message))
+        deletes.submit_callback(handle, functools.partial(self._delete_done, message))
         return True
 
-    def _delete_done(self, result: object, message: Message) -> None:
-        if isinstance(result, asyncio.CancelledError):
-            return
-        if isinstance(result, BaseException):
+    def _delete_done(self, message: Message, result: object) -> None:
+        if not isinstance(result, BaseException):
+            self.deleted += 1
+            if self._on_deleted is not None:
+                call_hook(self._on_deleted, message)
+        elif not isinstance(result, asyncio.CancelledError):
             log.warning(
                 "could not delete message %s from %s: %s",
                 message.id,
@@ -551,12 +555,11 @@ class Fetcher:
                 result,
                 extra={"message_id": message.id, "queue": self.queue.name},
             )
-        else:
-            self._deleted(message)
 
     def _deleted(self, message: Message) -> None:
         self.deleted += 1
-        call_hook(self.hooks.on_deleted, message)
+        if self._on_deleted is not None:
+            call_hook(self._on_deleted, message)
 
     async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Change a message's visibility, batched; 0 releases it from our hold."""

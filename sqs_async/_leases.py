@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,6 @@ class Lease:
     message: Message
     received_at: float
     expires_at: float
-    task: asyncio.Task[object] | None = None
     lost: bool = False
 
 
@@ -95,6 +94,16 @@ class LeaseManager:
         self._leases[message.receipt_handle or ""] = lease
         self._wake_if_due_before(lease.expires_at)
         return lease
+
+    def add_many(
+        self, messages: Sequence[Message], received_at: float, visibility: int | None = None
+    ) -> None:
+        """:meth:`add` for the messages of one receive: one expiry, one wake-up check."""
+        expires_at = received_at + (visibility or self.visibility_timeout)
+        leases = self._leases
+        for message in messages:
+            leases[message.receipt_handle or ""] = Lease(message, received_at, expires_at)
+        self._wake_if_due_before(expires_at)
 
     def wake(self) -> None:
         """Look at the leases now rather than at the planned time (e.g. after a clock jump)."""
