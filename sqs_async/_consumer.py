@@ -492,13 +492,8 @@ class Consumer:
         shutdown flushes what is pending. Once the batcher is closed, directly. Synchronous:
         the per-message path awaits nothing more than the handler.
         """
-        fetcher = self._fetcher
-        leases = fetcher.leases
-        if (leases is None or leases.remove(message) is None) and not (
-            self._lost and message.receipt_handle in self._lost
-        ):
-            return True
-        return fetcher.delete_nowait(message)
+        lost = self._lost
+        return self._fetcher.delete_handled(message, bool(lost) and message.receipt_handle in lost)
 
     async def _delete(self, message: Message) -> bool:
         try:

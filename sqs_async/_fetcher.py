@@ -171,11 +171,16 @@ class Fetcher:
         self._buffer: collections.deque[tuple[Message, float]] = collections.deque()
         self._available = asyncio.Event()
         self._room = asyncio.Event()
+        self._room_wanted = False  # a poller waits for _room
         self._reserved = 0
         self._receives: set[asyncio.Task[BaseException | None]] = set()
         # receives waiting for their answer, and whether each may park (short visibility)
         self._requests: dict[asyncio.Task[Any], bool] = {}
         self._abandoned: set[asyncio.Task[Any]] = set()
+        # receives in flight by hard deadline (loop time); those cancelled past it
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
         self._may_park = True  # the last receive came back short: the next one may park
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -273,6 +278,9 @@ class Fetcher:
                     if batcher is not None:
                         await batcher.aclose()
         finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
             for task in self._tasks:
                 task.cancel()
             self._abandon(parked_only=False)
@@ -315,14 +323,18 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             if not self._has_room():
+                self._room_wanted = True  # get_nowait() sets _room once there is
                 self._room.clear()
                 await self._room.wait()
                 continue
             self._reserved += self.batch_size
-            receive = loop.create_task(self._receive(self.batch_size))
+            landed: asyncio.Future[BaseException | None] = loop.create_future()
+            receive = loop.create_task(self._receive(self.batch_size, landed))
             self._receives.add(receive)
             receive.add_done_callback(self._receives.discard)
-            error = await asyncio.shield(receive)
+            # Not the task itself: a poller cancelled meanwhile leaves its receive running
+            # (as asyncio.shield() would, which cost more than the rest of the bookkeeping).
+            error = await landed
             if error is None:
                 failures = 0
                 continue
@@ -341,6 +353,30 @@ class Fetcher:
         attempts = self.queue.connection.config.retry.max_attempts
         return attempts * (self.wait_time_seconds + LONG_POLL_READ_MARGIN) + 5.0
 
+    def _watch(self, receive: asyncio.Task[Any]) -> None:
+        """Give a receive its hard deadline. One timer for all receives, not one each (a
+        timer per receive was a tenth of a busy consumer's own work): it fires at the
+        earliest deadline of a receive in flight, and cancels those past theirs."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._deadline()
+        self._deadlines[receive] = deadline
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(deadline, self._check_deadlines)
+
+    def _check_deadlines(self) -> None:
+        self._watchdog = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        earliest = None
+        for receive, deadline in self._deadlines.items():
+            if deadline > now:
+                earliest = deadline if earliest is None else min(earliest, deadline)
+            elif receive not in self._expired and receive not in self._abandoned:
+                self._expired.add(receive)  # _receive_once() returns a TimeoutError
+                receive.cancel()
+        if earliest is not None:
+            self._watchdog = loop.call_at(earliest, self._check_deadlines)
+
     def _parked_visibility(self) -> int | None:
         """The short visibility for the next receive, if it may park (``None``: it need not)."""
         timeout = self.visibility_timeout or 0
@@ -348,7 +384,24 @@ class Fetcher:
             return PARKED_VISIBILITY
         return None
 
-    async def _receive(self, count: int) -> BaseException | None:
+    async def _receive(
+        self, count: int, landed: asyncio.Future[BaseException | None]
+    ) -> BaseException | None:
+        """:meth:`_receive_once`, whose outcome also goes to ``landed`` (the poller's)."""
+        try:
+            error = await self._receive_once(count)
+        except BaseException as exc:
+            if not landed.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    landed.cancel()
+                else:
+                    landed.set_exception(exc)
+            raise
+        if not landed.done():
+            landed.set_result(error)
+        return error
+
+    async def _receive_once(self, count: int) -> BaseException | None:
         """One receive; delivers or releases what it gets. Returns its error, never raises.
 
         A receive that may park (the last one came back short, so the queue may be empty)
@@ -368,10 +421,14 @@ class Fetcher:
         started = time.monotonic()
         idle_at_start = self.stop_when_empty and self._idle()
         self._requests[task] = parked is not None
+        self._watch(task)
         try:
-            async with asyncio.timeout(self._deadline()):
-                messages = await self.queue.receive_raw(params)
+            messages = await self.queue.receive_raw(params)
         except asyncio.CancelledError:
+            if task in self._expired:  # past its hard deadline (_check_deadlines)
+                self._expired.discard(task)
+                self.receive_errors += 1
+                return TimeoutError(f"no answer to a receive within {self._deadline():.0f} s")
             if task not in self._abandoned:
                 raise
             # Abandoned at shutdown (our own cancel, nobody else holds this task): what the
@@ -388,6 +445,7 @@ class Fetcher:
         finally:
             self._reserved -= count
             del self._requests[task]
+            del self._deadlines[task]
         self._may_park = len(messages) < count
         now = started
         self.received += len(messages)
@@ -454,7 +512,8 @@ class Fetcher:
         now = time.monotonic()
         if now - self._window_start >= 1.0:
             self._tick(now)
-        if len(buffer) + self._reserved + self.batch_size <= self._cap:  # _target()
+        if self._room_wanted and len(buffer) + self._reserved + self.batch_size <= self._cap:
+            self._room_wanted = False
             self._room.set()
         if not keep_lease and self.leases is not None:
             self.leases.remove(message)
@@ -538,6 +597,23 @@ class Fetcher:
         """
         handle, deletes = self._release_for_delete(message)
         if deletes is None:
+            return False
+        deletes.submit_callback(handle, functools.partial(self._delete_done, message))
+        return True
+
+    def delete_handled(self, message: Message, lost: bool) -> bool:
+        """:meth:`delete_nowait` for a message a consumer's handler succeeded on, in one call
+        (once per message): nothing to do if the handler deleted or released it itself (it
+        is no longer held, and its lease was not ``lost``). False once the batcher is
+        closed: delete it directly."""
+        leases = self.leases
+        if (leases is None or leases.remove(message) is None) and not lost:
+            return True
+        handle = message.receipt_handle
+        if not handle:
+            raise ValidationError("the message has no receipt handle: it was not received")
+        deletes = self._deletes
+        if deletes is None or self._closed or self._shutdown is not None:
             return False
         deletes.submit_callback(handle, functools.partial(self._delete_done, message))
         return True
