@@ -30,7 +30,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from ._batching import DeleteBatcher, VisibilityBatcher
+from ._batching import (
+    DEFAULT_LINGER,
+    MAX_CONCURRENT_BATCHES,
+    DeleteBatcher,
+    VisibilityBatcher,
+    entry_error,
+)
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
 from ._hooks import ConsumerHooks, call_hook, overridden
 from ._leases import Lease, LeaseManager
@@ -40,6 +46,7 @@ from .errors import (
     AuthError,
     ClientClosedError,
     QueueDoesNotExist,
+    ServiceError,
     SQSError,
     ValidationError,
 )
@@ -64,6 +71,7 @@ PARKED_VISIBILITY = 10
 # At shutdown, how long a poll expected to return at once gets before it is abandoned too.
 ABANDON_GRACE = 1.0
 EMPTY_SHORT_POLL_PAUSE = 0.05  # seconds between empty short polls while waiting to end
+_ENTRY_IDS = [frozenset(str(i) for i in range(n)) for n in range(MAX_BATCH_ENTRIES + 1)]
 
 
 def _always() -> bool:
@@ -191,6 +199,7 @@ class Fetcher:
         self._fatal: BaseException | None = None
         self._shutdown: asyncio.Task[None] | None = None
         self._deletes: DeleteBatcher | None = None
+        self._handled: HandledDeletes | None = None
         self._visibility: VisibilityBatcher | None = None
         self.leases: LeaseManager | None = None
         # consumption rate (messages/s), an exponentially weighted moving average
@@ -222,6 +231,7 @@ class Fetcher:
         self._params["VisibilityTimeout"] = self.visibility_timeout
         self._retarget()
         self._deletes = DeleteBatcher(self.queue)
+        self._handled = HandledDeletes(self)
         self._visibility = VisibilityBatcher(self.queue)
         self.leases = LeaseManager(self._visibility, self.visibility_timeout, self._lease_lost)
         loop = asyncio.get_running_loop()
@@ -274,6 +284,8 @@ class Fetcher:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 await self.release(self.take_buffered())
                 await self._end_receives()
+                if self._handled is not None:
+                    await self._handled.flush()
                 for batcher in (self._deletes, self._visibility):
                     if batcher is not None:
                         await batcher.aclose()
@@ -612,10 +624,10 @@ class Fetcher:
         handle = message.receipt_handle
         if not handle:
             raise ValidationError("the message has no receipt handle: it was not received")
-        deletes = self._deletes
-        if deletes is None or self._closed or self._shutdown is not None:
+        handled = self._handled
+        if handled is None or self._closed or self._shutdown is not None:
             return False
-        deletes.submit_callback(handle, functools.partial(self._delete_done, message))
+        handled.add(message)
         return True
 
     def _delete_done(self, message: Message, result: object) -> None:
@@ -671,3 +683,79 @@ class Fetcher:
         released = [entry.message for entry in result.successful]
         self.released += len(released)
         call_hook(self.hooks.on_released, released)
+
+
+class HandledDeletes:
+    """The deletes of messages a consumer handled: DeleteMessageBatch calls of up to 10,
+    sent once 10 are pending or ``linger`` seconds after the first, as a
+    :class:`~sqs_async._batching.DeleteBatcher` does, without a future or a callback per
+    message (this runs once per consumed message; the per-entry machinery of the batcher
+    was a tenth of a busy consumer's own work). A failed delete is logged, and the message
+    comes back (at least once). :meth:`flush` sends what is pending and waits for it all.
+    """
+
+    def __init__(self, fetcher: Fetcher, *, linger: float = DEFAULT_LINGER) -> None:
+        self._fetcher = fetcher
+        self._linger = linger
+        self._pending: list[Message] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_BATCHES)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def add(self, message: Message) -> None:
+        """Queue the delete of a message (with a receipt handle)."""
+        pending = self._pending
+        pending.append(message)
+        if len(pending) >= MAX_BATCH_ENTRIES:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._linger, self._flush)
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, batch: list[Message]) -> None:
+        fetcher = self._fetcher
+        queue = fetcher.queue
+        entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(batch)]
+        try:
+            async with self._slots:
+                result = await queue.connection._call(
+                    "DeleteMessageBatch",
+                    {"QueueUrl": queue.url, "Entries": entries},
+                    validated=True,
+                )
+        except Exception as exc:  # noqa: BLE001 - logged per message, as the batcher's callers do
+            for message in batch:
+                fetcher._delete_done(message, exc)
+            return
+        successful = result.get("Successful", ())
+        if {item["Id"] for item in successful} == _ENTRY_IDS[len(batch)]:  # all of them
+            fetcher.deleted += len(batch)
+            if fetcher._on_deleted is not None:
+                for message in batch:
+                    call_hook(fetcher._on_deleted, message)
+            return
+        outcomes: list[object] = [
+            ServiceError("no result for this entry", operation="DeleteMessageBatch")
+        ] * len(batch)
+        for item in successful:
+            outcomes[int(item["Id"])] = item
+        for item in result.get("Failed", ()):
+            outcomes[int(item["Id"])] = entry_error(item, "DeleteMessageBatch")
+        for message, outcome in zip(batch, outcomes, strict=True):
+            fetcher._delete_done(message, outcome)
+
+    async def flush(self) -> None:
+        """Send what is pending now and wait for every batch in flight."""
+        self._flush()
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
