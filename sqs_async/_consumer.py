@@ -368,6 +368,7 @@ class Consumer:
         running = self._running
         invoke = self._invoke
         on_handled = self._on_handled
+        handled = fetcher.handled
         context = self._context
         retired = False
         try:
@@ -409,7 +410,14 @@ class Consumer:
                             self.handled += 1
                             if on_handled is not None:
                                 call_hook(on_handled, message, time.monotonic() - started)
-                            if not self._delete_nowait(message):
+                            lost = self._lost  # _delete_nowait(), inline
+                            if not (
+                                handled.delete(
+                                    message, bool(lost) and message.receipt_handle in lost
+                                )
+                                if handled is not None
+                                else self._delete_nowait(message)
+                            ):
                                 await self._delete(message)
                 except asyncio.CancelledError:
                     pass  # released (unless its lease was lost); the worker goes on
@@ -492,8 +500,9 @@ class Consumer:
         shutdown flushes what is pending. Once the batcher is closed, directly. Synchronous:
         the per-message path awaits nothing more than the handler.
         """
-        lost = self._lost
-        return self._fetcher.delete_handled(message, bool(lost) and message.receipt_handle in lost)
+        handled = self._fetcher.handled
+        lost = bool(self._lost) and message.receipt_handle in self._lost
+        return not lost if handled is None else handled.delete(message, lost)
 
     async def _delete(self, message: Message) -> bool:
         try:

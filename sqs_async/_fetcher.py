@@ -199,7 +199,7 @@ class Fetcher:
         self._fatal: BaseException | None = None
         self._shutdown: asyncio.Task[None] | None = None
         self._deletes: DeleteBatcher | None = None
-        self._handled: HandledDeletes | None = None
+        self.handled: HandledDeletes | None = None  # the consumers' deletes (once started)
         self._visibility: VisibilityBatcher | None = None
         self.leases: LeaseManager | None = None
         # consumption rate (messages/s), an exponentially weighted moving average
@@ -231,9 +231,9 @@ class Fetcher:
         self._params["VisibilityTimeout"] = self.visibility_timeout
         self._retarget()
         self._deletes = DeleteBatcher(self.queue)
-        self._handled = HandledDeletes(self)
         self._visibility = VisibilityBatcher(self.queue)
         self.leases = LeaseManager(self._visibility, self.visibility_timeout, self._lease_lost)
+        self.handled = HandledDeletes(self, self.leases)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self.leases.run(), name="sqs-async-leases"))
         for index in range(self.pollers):
@@ -272,6 +272,8 @@ class Fetcher:
         """
         self.stop()
         if self._shutdown is None:
+            if self.handled is not None:
+                self.handled.closed = True
             self._shutdown = asyncio.get_running_loop().create_task(self._close())
         await asyncio.shield(self._shutdown)
 
@@ -284,8 +286,8 @@ class Fetcher:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 await self.release(self.take_buffered())
                 await self._end_receives()
-                if self._handled is not None:
-                    await self._handled.flush()
+                if self.handled is not None:
+                    await self.handled.flush()
                 for batcher in (self._deletes, self._visibility):
                     if batcher is not None:
                         await batcher.aclose()
@@ -613,23 +615,6 @@ class Fetcher:
         deletes.submit_callback(handle, functools.partial(self._delete_done, message))
         return True
 
-    def delete_handled(self, message: Message, lost: bool) -> bool:
-        """:meth:`delete_nowait` for a message a consumer's handler succeeded on, in one call
-        (once per message): nothing to do if the handler deleted or released it itself (it
-        is no longer held, and its lease was not ``lost``). False once the batcher is
-        closed: delete it directly."""
-        leases = self.leases
-        if (leases is None or leases.remove(message) is None) and not lost:
-            return True
-        handle = message.receipt_handle
-        if not handle:
-            raise ValidationError("the message has no receipt handle: it was not received")
-        handled = self._handled
-        if handled is None or self._closed or self._shutdown is not None:
-            return False
-        handled.add(message)
-        return True
-
     def _delete_done(self, message: Message, result: object) -> None:
         if not isinstance(result, BaseException):
             self.deleted += 1
@@ -694,22 +679,36 @@ class HandledDeletes:
     comes back (at least once). :meth:`flush` sends what is pending and waits for it all.
     """
 
-    def __init__(self, fetcher: Fetcher, *, linger: float = DEFAULT_LINGER) -> None:
+    def __init__(
+        self, fetcher: Fetcher, leases: LeaseManager, *, linger: float = DEFAULT_LINGER
+    ) -> None:
         self._fetcher = fetcher
+        self._held = leases.held
         self._linger = linger
         self._pending: list[Message] = []
         self._timer: asyncio.TimerHandle | None = None
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_BATCHES)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.closed = False  # set when the fetcher closes: deletes are then made directly
 
-    def add(self, message: Message) -> None:
-        """Queue the delete of a message (with a receipt handle)."""
+    def delete(self, message: Message, lost: bool) -> bool:
+        """Stop holding a handled message and queue its delete; ``False`` once closed:
+        delete it directly (awaited). Nothing to do if the handler deleted or released it
+        itself: it is no longer held, and its lease was not ``lost``. Once per message."""
+        handle = message.receipt_handle
+        if self._held.pop(handle or "", None) is None and not lost:
+            return True
+        if not handle:
+            raise ValidationError("the message has no receipt handle: it was not received")
+        if self.closed:
+            return False
         pending = self._pending
         pending.append(message)
         if len(pending) >= MAX_BATCH_ENTRIES:
             self._flush()
         elif self._timer is None:
             self._timer = asyncio.get_running_loop().call_later(self._linger, self._flush)
+        return True
 
     def _flush(self) -> None:
         if self._timer is not None:
