@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import functools
 import logging
 import random
 import time
@@ -602,20 +601,8 @@ class Fetcher:
         self._deleted(message)
         return True
 
-    def delete_nowait(self, message: Message) -> bool:
-        """Queue a batched delete without waiting for it; False once the batcher is closed.
-
-        The consumer deletes handled messages this way: the next message need not wait
-        for the delete, and shutdown flushes the batcher, so none is dropped. A failed
-        delete is logged (the message comes back: at least once).
-        """
-        handle, deletes = self._release_for_delete(message)
-        if deletes is None:
-            return False
-        deletes.submit_callback(handle, functools.partial(self._delete_done, message))
-        return True
-
     def _delete_done(self, message: Message, result: object) -> None:
+        """The outcome of one of :class:`HandledDeletes`' deletes."""
         if not isinstance(result, BaseException):
             self.deleted += 1
             if self._on_deleted is not None:
