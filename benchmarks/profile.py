@@ -8,8 +8,13 @@ server on loopback (the whole client, transport included)::
     python -m benchmarks.profile send --n 20000                    # CPU µs per operation
     python -m benchmarks.profile send_batch --cprofile 25          # the top 25 functions
     python -m benchmarks.profile receive_delete --server           # through the real transport
+    python -m benchmarks.profile consume --n 20000                 # µs CPU per consumed message
     valgrind --tool=callgrind python -m benchmarks.profile send --n 2000 --quiet
                                                                    # instruction counts
+
+``consume`` runs ``queue.consumer(handler, concurrency=64)`` with a no-op handler (as the
+benchmark's consume scenario does) until the handler has seen N messages after a warm-up, then
+stops it; the canned transport answers every receive with 10 messages of fresh receipt handles.
 
 On a shared, noisy machine decide on instruction counts (callgrind's ``Ir``, deterministic:
 run with ``--n 0`` and with ``--n N`` and divide the difference by N), then confirm with the
@@ -68,18 +73,35 @@ def _canned() -> dict[str, bytes]:
         "ReceiveMessage": orjson.dumps({"Messages": messages}),
         "DeleteMessageBatch": orjson.dumps({"Successful": [{"Id": str(i)} for i in range(10)]}),
         "CreateQueue": orjson.dumps({"QueueUrl": URL}),
+        "GetQueueAttributes": orjson.dumps({"Attributes": {"VisibilityTimeout": "30"}}),
     }
 
 
-class CannedTransport:
-    """Answers every request at once with the prebuilt response of its operation."""
+def _batch_answers() -> list[bytes]:
+    """DeleteMessageBatch / ChangeMessageVisibilityBatch answers, by entry count."""
+    return [orjson.dumps({"Successful": [{"Id": str(i)} for i in range(n)]}) for n in range(11)]
 
-    def __init__(self) -> None:
+
+class CannedTransport:
+    """Answers every request at once with the prebuilt response of its operation.
+
+    Args:
+        unique: Give every received message a receipt handle of its own (a consumer tracks
+            its leases by receipt handle), and answer batch calls entry for entry.
+    """
+
+    def __init__(self, *, unique: bool = False) -> None:
         from sqs_async._transport.base import Response
 
+        self._response = Response
         self.responses = {
             f"AmazonSQS.{op}": Response(200, _HEADERS, body) for op, body in _canned().items()
         }
+        self._unique = unique
+        self._batches = [Response(200, _HEADERS, body) for body in _batch_answers()]
+        # the receive answer split around its receipt handles' serial numbers
+        self._receive_parts = _canned()["ReceiveMessage"].split(b"AQEB")
+        self._serial = 0
 
     async def request(
         self,
@@ -90,7 +112,19 @@ class CannedTransport:
         read_timeout: float,
         long_poll: bool = False,
     ) -> Any:
-        return self.responses[headers["X-Amz-Target"]]
+        target = headers["X-Amz-Target"]
+        if self._unique:
+            if target == "AmazonSQS.ReceiveMessage":
+                return self._receive()
+            if target.endswith("Batch") and target != "AmazonSQS.SendMessageBatch":
+                return self._batches[body.count(b'"ReceiptHandle"')]
+        return self.responses[target]
+
+    def _receive(self) -> Any:
+        self._serial += 1
+        prefix = b"AQEB%08d" % self._serial
+        parts = self._receive_parts
+        return self._response(200, _HEADERS, parts[0] + b"".join(prefix + p for p in parts[1:]))
 
     async def aclose(self) -> None:
         return None
@@ -148,6 +182,51 @@ async def run(name: str, n: int, endpoint: str | None, profile: cProfile.Profile
         return (time.process_time() - cpu) / max(n, 1)
 
 
+async def run_consume(
+    n: int, endpoint: str | None, profile: cProfile.Profile | None, warm: int = 640
+) -> float:
+    """CPU seconds per message of ``queue.consumer(no-op, concurrency=64)``: the clock runs
+    from the handler's ``warm``-th message to its ``warm + n``-th; then it stops."""
+    import sqs_async
+
+    kwargs: dict[str, Any] = {
+        "region": REGION,
+        "aws_access_key_id": KEY_ID,
+        "aws_secret_access_key": SECRET,
+        "max_connections": 64,
+    }
+    if endpoint is None:
+        kwargs.update(endpoint_url="http://127.0.0.1:9", transport=CannedTransport(unique=True))
+    else:
+        kwargs["endpoint_url"] = endpoint
+    async with sqs_async.connect_sqs(**kwargs) as conn:
+        queue = await conn.create_queue("profile")
+        done = asyncio.Event()
+        handled = 0
+        clock = [0.0, 0.0]
+        end = warm + n
+
+        async def handler(message: Any) -> None:
+            nonlocal handled
+            handled += 1
+            if handled == warm:
+                clock[0] = time.process_time()
+                if profile is not None:
+                    profile.enable()
+            if handled == end:
+                clock[1] = time.process_time()
+                if profile is not None:
+                    profile.disable()
+                done.set()
+
+        consumer = queue.consumer(handler, concurrency=64, wait_time_seconds=1)
+        task = asyncio.create_task(consumer.run())
+        await done.wait()
+        consumer.stop()
+        await task
+        return (clock[1] - clock[0]) / max(n, 1)
+
+
 def _fill(endpoint: str, count: int) -> None:
     from benchmarks.admin import Admin
 
@@ -159,7 +238,7 @@ def _fill(endpoint: str, count: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile", description=__doc__)
-    parser.add_argument("operation", choices=("send", "send_batch", "receive_delete"))
+    parser.add_argument("operation", choices=("send", "send_batch", "receive_delete", "consume"))
     parser.add_argument("--n", type=int, default=10_000, help="operations to time")
     parser.add_argument("--server", action="store_true", help="through the benchmark server")
     parser.add_argument("--uvloop", action="store_true")
@@ -179,6 +258,8 @@ def main(argv: list[str] | None = None) -> None:
         endpoint = f"http://127.0.0.1:{int(server.stdout.readline().split()[1])}"
         if args.operation == "receive_delete":
             _fill(endpoint, (args.n + 64) * 10)
+        elif args.operation == "consume":
+            _fill(endpoint, args.n + 2000)
     factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
     if args.uvloop:
         import uvloop
@@ -186,14 +267,18 @@ def main(argv: list[str] | None = None) -> None:
         factory = uvloop.new_event_loop
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            per_op = runner.run(run(args.operation, args.n, endpoint, profile))
+            if args.operation == "consume":
+                per_op = runner.run(run_consume(args.n, endpoint, profile))
+            else:
+                per_op = runner.run(run(args.operation, args.n, endpoint, profile))
     finally:
         if server is not None:
             server.terminate()
             server.wait(10)
     if not args.quiet:
         where = "benchmark server" if args.server else "canned transport"
-        print(f"{args.operation}: {per_op * 1e6:.1f} µs CPU per operation ({where}, n={args.n})")
+        unit = "message" if args.operation == "consume" else "operation"
+        print(f"{args.operation}: {per_op * 1e6:.1f} µs CPU per {unit} ({where}, n={args.n})")
     if profile is not None:
         pstats.Stats(profile).sort_stats("tottime").print_stats(args.cprofile)
 

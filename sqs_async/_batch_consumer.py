@@ -93,9 +93,6 @@ class BatchConsumer(Consumer):
             task = asyncio.get_running_loop().create_task(self._handle_batch(batch))
             for message in batch:
                 self._running[id(message)] = task
-                lease = self._fetcher.lease(message)
-                if lease is not None:
-                    lease.task = task
 
     async def _collect(self) -> list[Message]:
         """The next batch (empty once stopped), in receive order."""

@@ -26,11 +26,11 @@ import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._deadletter import DeadLetters
 from ._fetcher import Fetcher, check_lease
-from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook
+from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook, overridden
 from ._leases import Lease
 from ._message import Message
 from ._outcomes import (
@@ -176,11 +176,7 @@ class Consumer:
         self.hooks = hooks or ConsumerHooks()
         self._middleware = tuple(middleware)
         # Per-message hot path: skip the clock and the call when on_handled is the no-op.
-        self._on_handled = (
-            None
-            if type(self.hooks).on_handled is ConsumerHooks.on_handled
-            else self.hooks.on_handled
-        )
+        self._on_handled = overridden(self.hooks, "on_handled")
         self._fifo = queue.fifo
         self._fetcher = Fetcher(
             queue,
@@ -205,10 +201,19 @@ class Consumer:
         self._inner: Callable[[Any], Awaitable[Any]] = self._invoke  # what middleware wraps
         self._chain: tuple[Middleware, ...] = ()
         self._executor: ThreadPoolExecutor | None = None
-        # handler tasks by id(message) (ids, not messages: a subclass may define __eq__)
-        self._running: dict[int, asyncio.Task[None]] = {}
-        self._free = concurrency
+        # the task handling each message, by id(message) (ids, not messages: a subclass may
+        # define __eq__); a worker's (consume()), or a batch's task (consume_batches())
+        self._running: dict[int, asyncio.Task[Any]] = {}
+        self._free = concurrency  # consume_batches(): batches that may start
         self._slot_freed = asyncio.Event()
+        # consume()'s workers (see _work): at most `concurrency`, started as needed
+        self._workers = 0
+        self._worker_tasks: set[asyncio.Task[None]] = set()
+        self._parked: list[asyncio.Future[bool]] = []  # idle workers, the last parked first
+        self._scout = False  # a worker watches the fetcher, or was woken to
+        self._ended = asyncio.Event()
+        self._error: Exception | None = None  # what ended polling (queue deleted, ...)
+        self._context: contextvars.Context | None = None  # what each handler starts in
         self._busy_groups: set[str] = set()
         self._waiting: dict[str, collections.deque[Message]] = {}
         self._lost: set[str] = set()
@@ -230,6 +235,11 @@ class Consumer:
         self._stopping = True
         self._fetcher.stop()
         self._slot_freed.set()
+        self._ended.set()
+        parked, self._parked = self._parked, []
+        for waiter in parked:
+            if not waiter.done():
+                waiter.set_result(False)
 
     def stop_now(self) -> None:
         """:meth:`stop`, and cancel the running handlers now: their messages are released,
@@ -274,19 +284,11 @@ class Consumer:
         return self.statistics()
 
     async def _consume(self) -> None:
-        fetcher = self._fetcher
-        while await self._wait_for_slot():
-            try:
-                message = await fetcher.get(keep_lease=True)
-            except StopAsyncIteration:
-                break
-            self._dispatch(message)
-            # what is already buffered starts at once, without an await per message
-            while self._free and not self._stopping:
-                buffered = fetcher.get_nowait(keep_lease=True)
-                if buffered is None:
-                    break
-                self._dispatch(buffered)
+        self._context = contextvars.copy_context()
+        self._spawn(scout=True)
+        await self._ended.wait()
+        if self._error is not None:
+            raise self._error
 
     async def _wait_for_slot(self) -> bool:
         while self._free == 0 and not self._stopping:
@@ -321,50 +323,158 @@ class Consumer:
         inner = self._inner
         return await run_chain(self._chain, call, lambda: inner(argument))
 
-    # -- one message ----------------------------------------------------------------------
+    # -- consume(): the workers -------------------------------------------------------------
 
-    def _dispatch(self, message: Message) -> None:
-        group = message.attributes.get("MessageGroupId") if self._fifo else None
-        if group is not None and group in self._busy_groups:
-            self._waiting.setdefault(group, collections.deque()).append(message)
-            return  # it starts when its group's running message is done; no slot taken
-        if group is not None:
-            self._busy_groups.add(group)
-        self._free -= 1
-        self._start(message, group)
+    def _spawn(
+        self, *, scout: bool, first: Message | None = None, group: str | None = None
+    ) -> None:
+        """Start a worker (optionally on a message of a busy FIFO group), in a fresh copy of
+        the context ``run()`` started in."""
+        context = self._context.copy() if self._context is not None else None
+        task = asyncio.get_running_loop().create_task(
+            self._work(scout, first, group), context=context
+        )
+        self._workers += 1
+        self._worker_tasks.add(task)
+        task.add_done_callback(self._worker_tasks.discard)
 
-    def _start(self, message: Message, group: str | None) -> None:
-        task = asyncio.get_running_loop().create_task(self._handle(message, group))
-        self._running[id(message)] = task
-        lease = self._fetcher.lease(message)
-        if lease is not None:
-            lease.task = task
+    def _pass_scout(self) -> None:
+        """The scout took a message: a parked worker watches the fetcher instead, or a new
+        one while below ``concurrency``; else the first worker done with its message does."""
+        parked = self._parked
+        while parked:
+            waiter = parked.pop()
+            if not waiter.done():
+                self._scout = True
+                waiter.set_result(True)
+                return
+        if self._workers < self.concurrency:
+            self._scout = True
+            self._spawn(scout=True)
 
-    async def _handle(self, message: Message, group: str | None) -> None:
+    async def _work(self, scout: bool, message: Message | None, group: str | None) -> None:
+        """One worker: handles messages one at a time, each in this task.
+
+        Up to ``concurrency`` workers, started as needed. One of them (the scout) waits for
+        the fetcher; the other idle ones are parked; a busy one goes on with the next buffered
+        message as soon as it is done, without a turn of the event loop (a task per message
+        cost more than the rest of the consumer's own work together). What a task per
+        message meant stays: cancelling a handler (lease lost, ``stop_now()``, the drain
+        timeout) releases its message only, and each handler starts in a fresh copy of the
+        context (a worker whose handler set a context variable hands over to a new one).
+        """
+        task = cast("asyncio.Task[None]", asyncio.current_task())
+        fetcher = self._fetcher
+        running = self._running
+        invoke = self._invoke
         on_handled = self._on_handled
-        started = time.monotonic() if on_handled is not None else 0.0
-        succeeded = False
+        handled = fetcher.handled
+        context = self._context
+        retired = False
         try:
-            if self._received_too_often(message):
-                self._fetcher.finish(message)
-                await self._backoff(message, ours=False)
-                return
-            try:
-                await self._invoke(message)
-            except asyncio.CancelledError:
-                await self._cancelled([message])
-                raise
-            except Exception as exc:  # noqa: BLE001 - whatever a handler raises is an outcome
-                succeeded = await self._failed([message], exc)
-                return
-            succeeded = True
-            self.handled += 1
-            if on_handled is not None:
-                call_hook(on_handled, message, time.monotonic() - started)
-            if not self._delete_nowait(message):
-                await self._delete(message)
+            while True:
+                if message is None:
+                    if self._stopping:
+                        return
+                    message = fetcher.get_nowait(keep_lease=True)
+                    if message is None:
+                        message, scout = await self._wait_for_work(scout)
+                        if message is None:
+                            continue
+                    if self._fifo:
+                        admitted, group = self._admit(message)
+                        if not admitted:
+                            message = None
+                            continue
+                    if scout:
+                        scout = self._scout = False
+                        self._pass_scout()
+                # Handle it (_handle's steps, inline: this is the per-message path).
+                running[id(message)] = task
+                succeeded = False
+                try:
+                    if self.max_receives is not None and self._received_too_often(message):
+                        fetcher.finish(message)
+                        await self._backoff(message, ours=False)
+                    else:
+                        started = time.monotonic() if on_handled is not None else 0.0
+                        try:
+                            await invoke(message)
+                        except asyncio.CancelledError:
+                            await self._cancelled([message])
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - whatever a handler raises is an outcome
+                            succeeded = await self._failed([message], exc)
+                        else:
+                            succeeded = True
+                            self.handled += 1
+                            if on_handled is not None:
+                                call_hook(on_handled, message, time.monotonic() - started)
+                            lost = self._lost  # _delete_nowait(), inline
+                            if not (
+                                handled.delete(
+                                    message, bool(lost) and message.receipt_handle in lost
+                                )
+                                if handled is not None
+                                else self._delete_nowait(message)
+                            ):
+                                await self._delete(message)
+                except asyncio.CancelledError:
+                    pass  # released (unless its lease was lost); the worker goes on
+                except BaseException:
+                    self._done(message, group, succeeded)
+                    raise
+                if group is None and not self._lost:
+                    del running[id(message)]  # _done(), inline
+                    message = None
+                else:
+                    message = self._done(message, group, succeeded)  # its FIFO group's next
+                    if message is None:
+                        group = None
+                if task.cancelling():  # the cancel was meant for the message just handled
+                    while task.uncancel():
+                        pass
+                if context is not None and contextvars.copy_context() != context:
+                    # The handler (or middleware) set a context variable: the next message
+                    # starts in a fresh context, in a new worker.
+                    self._workers -= 1
+                    retired = True
+                    if message is not None or not self._stopping:
+                        self._spawn(scout=False, first=message, group=group)
+                    return
         finally:
-            self._done(message, group, succeeded)
+            if not retired:
+                self._workers -= 1
+
+    async def _wait_for_work(self, scout: bool) -> tuple[Message | None, bool]:
+        """A worker without a message: be the scout (wait for the fetcher), or park until
+        woken. Returns a message (``None``: look again) and whether it is the scout now."""
+        if not scout:
+            if self._scout:  # another worker watches the fetcher
+                waiter = asyncio.get_running_loop().create_future()
+                self._parked.append(waiter)
+                return None, await waiter
+            self._scout = True
+        try:
+            return await self._fetcher.get(keep_lease=True), True
+        except StopAsyncIteration:
+            pass
+        except Exception as exc:  # noqa: BLE001 - what ended polling: run() raises it
+            self._error = exc
+        self.stop()
+        return None, True
+
+    def _admit(self, message: Message) -> tuple[bool, str | None]:
+        """FIFO: whether a message may start now (its group is not busy), and its group.
+        One that may not waits for its group's running message."""
+        group = message.attributes.get("MessageGroupId")
+        if group is None:
+            return True, None
+        if group in self._busy_groups:
+            self._waiting.setdefault(group, collections.deque()).append(message)
+            return False, group
+        self._busy_groups.add(group)
+        return True, group
 
     def _received_too_often(self, message: Message) -> bool:
         if self.max_receives is None:
@@ -390,9 +500,9 @@ class Consumer:
         shutdown flushes what is pending. Once the batcher is closed, directly. Synchronous:
         the per-message path awaits nothing more than the handler.
         """
-        lease = self._fetcher.finish(message)
-        lost = message.receipt_handle in self._lost
-        return not ((lease is not None or lost) and not self._fetcher.delete_nowait(message))
+        handled = self._fetcher.handled
+        lost = bool(self._lost) and message.receipt_handle in self._lost
+        return not lost if handled is None else handled.delete(message, lost)
 
     async def _delete(self, message: Message) -> bool:
         try:
@@ -490,26 +600,26 @@ class Consumer:
 
     # -- bookkeeping ----------------------------------------------------------------------
 
-    def _done(self, message: Message, group: str | None, succeeded: bool) -> None:
+    def _done(self, message: Message, group: str | None, succeeded: bool) -> Message | None:
+        """A worker is done with a message; return the next of its FIFO group, which the
+        worker handles next (the group keeps its slot), if any."""
         self._running.pop(id(message), None)
-        self._lost.discard(message.receipt_handle or "")
+        if self._lost:
+            self._lost.discard(message.receipt_handle or "")
         if group is None:
-            self._free += 1
-            self._slot_freed.set()
-            return
+            return None
         waiting = self._waiting.get(group)
         if waiting and succeeded and not self._stopping:
-            self._start(waiting.popleft(), group)  # the group keeps its slot
+            following = waiting.popleft()
             if not waiting:
                 del self._waiting[group]
-            return
+            return following
         self._busy_groups.discard(group)
         if waiting:
             # A message of this group failed: the ones behind it must not overtake it.
             del self._waiting[group]
             self._adopt(self._fetcher.release(list(waiting)))
-        self._free += 1
-        self._slot_freed.set()
+        return None
 
     def _adopt(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
@@ -519,8 +629,9 @@ class Consumer:
 
     def _lease_lost(self, lease: Lease) -> None:
         self._lost.add(lease.message.receipt_handle or "")
-        if self.cancel_on_lease_loss and lease.task is not None and not lease.task.done():
-            lease.task.cancel()
+        task = self._running.get(id(lease.message))
+        if self.cancel_on_lease_loss and task is not None and not task.done():
+            task.cancel()
 
     async def _shutdown(self) -> None:
         fetcher = self._fetcher
@@ -529,7 +640,7 @@ class Consumer:
         waiting = [m for queue in self._waiting.values() for m in queue]
         self._waiting.clear()
         await fetcher.release(waiting + fetcher.take_buffered())
-        running = list(self._running.values())
+        running = set(self._running.values()) | self._worker_tasks
         if running:
             _, pending = await asyncio.wait(running, timeout=self.drain_timeout)
             for task in pending:

@@ -29,9 +29,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from ._batching import DeleteBatcher, VisibilityBatcher
+from ._batching import (
+    DEFAULT_LINGER,
+    MAX_CONCURRENT_BATCHES,
+    DeleteBatcher,
+    VisibilityBatcher,
+    entry_error,
+)
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
-from ._hooks import ConsumerHooks, call_hook
+from ._hooks import ConsumerHooks, call_hook, overridden
 from ._leases import Lease, LeaseManager
 from ._message import Message
 from ._protocol.validate import check_range
@@ -39,6 +45,7 @@ from .errors import (
     AuthError,
     ClientClosedError,
     QueueDoesNotExist,
+    ServiceError,
     SQSError,
     ValidationError,
 )
@@ -63,6 +70,7 @@ PARKED_VISIBILITY = 10
 # At shutdown, how long a poll expected to return at once gets before it is abandoned too.
 ABANDON_GRACE = 1.0
 EMPTY_SHORT_POLL_PAUSE = 0.05  # seconds between empty short polls while waiting to end
+_ENTRY_IDS = [frozenset(str(i) for i in range(n)) for n in range(MAX_BATCH_ENTRIES + 1)]
 
 
 def _always() -> bool:
@@ -155,6 +163,7 @@ class Fetcher:
         self.stop_when_empty = stop_when_empty
         self.max_buffer_age = max_buffer_age
         self.hooks = hooks or ConsumerHooks()
+        self._on_deleted = overridden(self.hooks, "on_deleted")  # None: skipped per message
         self._on_lease_lost = on_lease_lost
         self._idle = idle or _always
         self._check_timeout = check_timeout
@@ -169,11 +178,16 @@ class Fetcher:
         self._buffer: collections.deque[tuple[Message, float]] = collections.deque()
         self._available = asyncio.Event()
         self._room = asyncio.Event()
+        self._room_wanted = False  # a poller waits for _room
         self._reserved = 0
         self._receives: set[asyncio.Task[BaseException | None]] = set()
         # receives waiting for their answer, and whether each may park (short visibility)
         self._requests: dict[asyncio.Task[Any], bool] = {}
         self._abandoned: set[asyncio.Task[Any]] = set()
+        # receives in flight by hard deadline (loop time); those cancelled past it
+        self._deadlines: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._watchdog: asyncio.TimerHandle | None = None
         self._may_park = True  # the last receive came back short: the next one may park
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -184,6 +198,7 @@ class Fetcher:
         self._fatal: BaseException | None = None
         self._shutdown: asyncio.Task[None] | None = None
         self._deletes: DeleteBatcher | None = None
+        self.handled: HandledDeletes | None = None  # the consumers' deletes (once started)
         self._visibility: VisibilityBatcher | None = None
         self.leases: LeaseManager | None = None
         # consumption rate (messages/s), an exponentially weighted moving average
@@ -217,6 +232,7 @@ class Fetcher:
         self._deletes = DeleteBatcher(self.queue)
         self._visibility = VisibilityBatcher(self.queue)
         self.leases = LeaseManager(self._visibility, self.visibility_timeout, self._lease_lost)
+        self.handled = HandledDeletes(self, self.leases)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self.leases.run(), name="sqs-async-leases"))
         for index in range(self.pollers):
@@ -255,6 +271,8 @@ class Fetcher:
         """
         self.stop()
         if self._shutdown is None:
+            if self.handled is not None:
+                self.handled.closed = True
             self._shutdown = asyncio.get_running_loop().create_task(self._close())
         await asyncio.shield(self._shutdown)
 
@@ -267,10 +285,15 @@ class Fetcher:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 await self.release(self.take_buffered())
                 await self._end_receives()
+                if self.handled is not None:
+                    await self.handled.flush()
                 for batcher in (self._deletes, self._visibility):
                     if batcher is not None:
                         await batcher.aclose()
         finally:
+            if self._watchdog is not None:
+                self._watchdog.cancel()
+                self._watchdog = None
             for task in self._tasks:
                 task.cancel()
             self._abandon(parked_only=False)
@@ -313,14 +336,18 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         while not self._stopping:
             if not self._has_room():
+                self._room_wanted = True  # get_nowait() sets _room once there is
                 self._room.clear()
                 await self._room.wait()
                 continue
             self._reserved += self.batch_size
-            receive = loop.create_task(self._receive(self.batch_size))
+            landed: asyncio.Future[BaseException | None] = loop.create_future()
+            receive = loop.create_task(self._receive(self.batch_size, landed))
             self._receives.add(receive)
             receive.add_done_callback(self._receives.discard)
-            error = await asyncio.shield(receive)
+            # Not the task itself: a poller cancelled meanwhile leaves its receive running
+            # (as asyncio.shield() would, which cost more than the rest of the bookkeeping).
+            error = await landed
             if error is None:
                 failures = 0
                 continue
@@ -339,6 +366,30 @@ class Fetcher:
         attempts = self.queue.connection.config.retry.max_attempts
         return attempts * (self.wait_time_seconds + LONG_POLL_READ_MARGIN) + 5.0
 
+    def _watch(self, receive: asyncio.Task[Any]) -> None:
+        """Give a receive its hard deadline. One timer for all receives, not one each (a
+        timer per receive was a tenth of a busy consumer's own work): it fires at the
+        earliest deadline of a receive in flight, and cancels those past theirs."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._deadline()
+        self._deadlines[receive] = deadline
+        if self._watchdog is None:
+            self._watchdog = loop.call_at(deadline, self._check_deadlines)
+
+    def _check_deadlines(self) -> None:
+        self._watchdog = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        earliest = None
+        for receive, deadline in self._deadlines.items():
+            if deadline > now:
+                earliest = deadline if earliest is None else min(earliest, deadline)
+            elif receive not in self._expired and receive not in self._abandoned:
+                self._expired.add(receive)  # _receive_once() returns a TimeoutError
+                receive.cancel()
+        if earliest is not None:
+            self._watchdog = loop.call_at(earliest, self._check_deadlines)
+
     def _parked_visibility(self) -> int | None:
         """The short visibility for the next receive, if it may park (``None``: it need not)."""
         timeout = self.visibility_timeout or 0
@@ -346,7 +397,24 @@ class Fetcher:
             return PARKED_VISIBILITY
         return None
 
-    async def _receive(self, count: int) -> BaseException | None:
+    async def _receive(
+        self, count: int, landed: asyncio.Future[BaseException | None]
+    ) -> BaseException | None:
+        """:meth:`_receive_once`, whose outcome also goes to ``landed`` (the poller's)."""
+        try:
+            error = await self._receive_once(count)
+        except BaseException as exc:
+            if not landed.done():
+                if isinstance(exc, asyncio.CancelledError):
+                    landed.cancel()
+                else:
+                    landed.set_exception(exc)
+            raise
+        if not landed.done():
+            landed.set_result(error)
+        return error
+
+    async def _receive_once(self, count: int) -> BaseException | None:
         """One receive; delivers or releases what it gets. Returns its error, never raises.
 
         A receive that may park (the last one came back short, so the queue may be empty)
@@ -366,10 +434,14 @@ class Fetcher:
         started = time.monotonic()
         idle_at_start = self.stop_when_empty and self._idle()
         self._requests[task] = parked is not None
+        self._watch(task)
         try:
-            async with asyncio.timeout(self._deadline()):
-                messages = await self.queue.receive_raw(params)
+            messages = await self.queue.receive_raw(params)
         except asyncio.CancelledError:
+            if task in self._expired:  # past its hard deadline (_check_deadlines)
+                self._expired.discard(task)
+                self.receive_errors += 1
+                return TimeoutError(f"no answer to a receive within {self._deadline():.0f} s")
             if task not in self._abandoned:
                 raise
             # Abandoned at shutdown (our own cancel, nobody else holds this task): what the
@@ -386,6 +458,7 @@ class Fetcher:
         finally:
             self._reserved -= count
             del self._requests[task]
+            del self._deadlines[task]
         self._may_park = len(messages) < count
         now = started
         self.received += len(messages)
@@ -404,10 +477,11 @@ class Fetcher:
                     await asyncio.sleep(EMPTY_SHORT_POLL_PAUSE)  # short polls: do not spin
             return None
         self._saw_empty = False
+        self.leases.add_many(messages, now, parked)
+        buffer = self._buffer
         for message in messages:
             message._owner = self
-            self.leases.add(message, now, parked)
-            self._buffer.append((message, now))
+            buffer.append((message, now))
         self._available.set()
         return None
 
@@ -442,11 +516,17 @@ class Fetcher:
 
     def get_nowait(self, *, keep_lease: bool = False) -> Message | None:
         """The next buffered message if there is one (and not stopping), else ``None``."""
-        if not self._buffer or self._stopping:
+        buffer = self._buffer
+        if not buffer or self._stopping:
             return None
-        message, _ = self._buffer.popleft()
-        self._tick()
-        if len(self._buffer) + self._reserved + self.batch_size <= self._target():
+        message = buffer.popleft()[0]
+        # _tick(), inline: this runs once per message
+        self._window_count += 1
+        now = time.monotonic()
+        if now - self._window_start >= 1.0:
+            self._tick(now)
+        if self._room_wanted and len(buffer) + self._reserved + self.batch_size <= self._cap:
+            self._room_wanted = False
             self._room.set()
         if not keep_lease and self.leases is not None:
             self.leases.remove(message)
@@ -464,16 +544,14 @@ class Fetcher:
         finally:
             leases.remove(message)
 
-    def _tick(self) -> None:
-        self._window_count += 1
-        now = time.monotonic()
+    def _tick(self, now: float) -> None:
+        """A window of at least a second is over: update the consumption rate."""
         elapsed = now - self._window_start
-        if elapsed >= 1.0:
-            rate = self._window_count / elapsed
-            self._rate = rate if self._rate == 0 else 0.5 * self._rate + 0.5 * rate
-            self._retarget()
-            self._window_start = now
-            self._window_count = 0
+        rate = self._window_count / elapsed
+        self._rate = rate if self._rate == 0 else 0.5 * self._rate + 0.5 * rate
+        self._retarget()
+        self._window_start = now
+        self._window_count = 0
 
     def take_buffered(self) -> list[Message]:
         """Empty the buffer and return what it held (to release at shutdown)."""
@@ -484,10 +562,6 @@ class Fetcher:
     def finish(self, message: Message) -> Lease | None:
         """Stop renewing a message taken with ``keep_lease``."""
         return self.leases.remove(message) if self.leases is not None else None
-
-    def lease(self, message: Message) -> Lease | None:
-        """The lease of a held message."""
-        return self.leases.get(message) if self.leases is not None else None
 
     @property
     def buffered(self) -> int:
@@ -527,23 +601,13 @@ class Fetcher:
         self._deleted(message)
         return True
 
-    def delete_nowait(self, message: Message) -> bool:
-        """Queue a batched delete without waiting for it; False once the batcher is closed.
-
-        The consumer deletes handled messages this way: the next message need not wait
-        for the delete, and shutdown flushes the batcher, so none is dropped. A failed
-        delete is logged (the message comes back: at least once).
-        """
-        handle, deletes = self._release_for_delete(message)
-        if deletes is None:
-            return False
-        deletes.submit_callback(handle, lambda result: self._delete_done(result, message))
-        return True
-
-    def _delete_done(self, result: object, message: Message) -> None:
-        if isinstance(result, asyncio.CancelledError):
-            return
-        if isinstance(result, BaseException):
+    def _delete_done(self, message: Message, result: object) -> None:
+        """The outcome of one of :class:`HandledDeletes`' deletes."""
+        if not isinstance(result, BaseException):
+            self.deleted += 1
+            if self._on_deleted is not None:
+                call_hook(self._on_deleted, message)
+        elif not isinstance(result, asyncio.CancelledError):
             log.warning(
                 "could not delete message %s from %s: %s",
                 message.id,
@@ -551,12 +615,11 @@ class Fetcher:
                 result,
                 extra={"message_id": message.id, "queue": self.queue.name},
             )
-        else:
-            self._deleted(message)
 
     def _deleted(self, message: Message) -> None:
         self.deleted += 1
-        call_hook(self.hooks.on_deleted, message)
+        if self._on_deleted is not None:
+            call_hook(self._on_deleted, message)
 
     async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Change a message's visibility, batched; 0 releases it from our hold."""
@@ -592,3 +655,93 @@ class Fetcher:
         released = [entry.message for entry in result.successful]
         self.released += len(released)
         call_hook(self.hooks.on_released, released)
+
+
+class HandledDeletes:
+    """The deletes of messages a consumer handled: DeleteMessageBatch calls of up to 10,
+    sent once 10 are pending or ``linger`` seconds after the first, as a
+    :class:`~sqs_async._batching.DeleteBatcher` does, without a future or a callback per
+    message (this runs once per consumed message; the per-entry machinery of the batcher
+    was a tenth of a busy consumer's own work). A failed delete is logged, and the message
+    comes back (at least once). :meth:`flush` sends what is pending and waits for it all.
+    """
+
+    def __init__(
+        self, fetcher: Fetcher, leases: LeaseManager, *, linger: float = DEFAULT_LINGER
+    ) -> None:
+        self._fetcher = fetcher
+        self._held = leases.held
+        self._linger = linger
+        self._pending: list[Message] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_BATCHES)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.closed = False  # set when the fetcher closes: deletes are then made directly
+
+    def delete(self, message: Message, lost: bool) -> bool:
+        """Stop holding a handled message and queue its delete; ``False`` once closed:
+        delete it directly (awaited). Nothing to do if the handler deleted or released it
+        itself: it is no longer held, and its lease was not ``lost``. Once per message."""
+        handle = message.receipt_handle
+        if self._held.pop(handle or "", None) is None and not lost:
+            return True
+        if not handle:
+            raise ValidationError("the message has no receipt handle: it was not received")
+        if self.closed:
+            return False
+        pending = self._pending
+        pending.append(message)
+        if len(pending) >= MAX_BATCH_ENTRIES:
+            self._flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._linger, self._flush)
+        return True
+
+    def _flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        task = asyncio.get_running_loop().create_task(self._send(batch))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send(self, batch: list[Message]) -> None:
+        fetcher = self._fetcher
+        queue = fetcher.queue
+        entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(batch)]
+        try:
+            async with self._slots:
+                result = await queue.connection._call(
+                    "DeleteMessageBatch",
+                    {"QueueUrl": queue.url, "Entries": entries},
+                    validated=True,
+                )
+        except Exception as exc:  # noqa: BLE001 - logged per message, as the batcher's callers do
+            for message in batch:
+                fetcher._delete_done(message, exc)
+            return
+        successful = result.get("Successful", ())
+        if {item["Id"] for item in successful} == _ENTRY_IDS[len(batch)]:  # all of them
+            fetcher.deleted += len(batch)
+            if fetcher._on_deleted is not None:
+                for message in batch:
+                    call_hook(fetcher._on_deleted, message)
+            return
+        outcomes: list[object] = [
+            ServiceError("no result for this entry", operation="DeleteMessageBatch")
+        ] * len(batch)
+        for item in successful:
+            outcomes[int(item["Id"])] = item
+        for item in result.get("Failed", ()):
+            outcomes[int(item["Id"])] = entry_error(item, "DeleteMessageBatch")
+        for message, outcome in zip(batch, outcomes, strict=True):
+            fetcher._delete_done(message, outcome)
+
+    async def flush(self) -> None:
+        """Send what is pending now and wait for every batch in flight."""
+        self._flush()
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ._message import Message
 
-__all__ = ["ConsumerHooks", "ConsumerStatistics", "call_hook"]
+__all__ = ["ConsumerHooks", "ConsumerStatistics", "call_hook", "overridden"]
 
 log = logging.getLogger("sqs_async")
 
@@ -95,3 +95,10 @@ def call_hook(hook: Callable[..., object], *args: Any) -> None:
         hook(*args)
     except Exception:
         log.exception("consumer hook %s failed", getattr(hook, "__name__", hook))
+
+
+def overridden(hooks: ConsumerHooks, name: str) -> Callable[..., object] | None:
+    """The hook ``name`` of ``hooks``, or ``None`` where it is the base class's no-op (per
+    message paths then skip the call, and whatever they would compute for it)."""
+    hook: Callable[..., object] = getattr(hooks, name)
+    return None if getattr(hook, "__func__", None) is getattr(ConsumerHooks, name) else hook

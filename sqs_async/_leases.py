@@ -16,7 +16,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,6 @@ class Lease:
     message: Message
     received_at: float
     expires_at: float
-    task: asyncio.Task[object] | None = None
     lost: bool = False
 
 
@@ -67,7 +66,9 @@ class LeaseManager:
         self.visibility_timeout = visibility_timeout
         self._on_lost = on_lost
         self._clock = clock
-        self._leases: dict[str, Lease] = {}
+        # the leases held, by receipt handle (read-only outside: per-message paths pop from
+        # it directly, as remove() does)
+        self.held: dict[str, Lease] = {}
         self._changed = asyncio.Event()
         # When the renewal loop will next look (monotonic seconds): -inf while it is busy,
         # +inf while it sleeps with nothing held. Only a lease due before then wakes it,
@@ -77,7 +78,7 @@ class LeaseManager:
         self.lost = 0
 
     def __len__(self) -> int:
-        return len(self._leases)
+        return len(self.held)
 
     def add(
         self, message: Message, received_at: float | None = None, visibility: int | None = None
@@ -92,9 +93,19 @@ class LeaseManager:
         """
         now = self._clock() if received_at is None else received_at
         lease = Lease(message, now, now + (visibility or self.visibility_timeout))
-        self._leases[message.receipt_handle or ""] = lease
+        self.held[message.receipt_handle or ""] = lease
         self._wake_if_due_before(lease.expires_at)
         return lease
+
+    def add_many(
+        self, messages: Sequence[Message], received_at: float, visibility: int | None = None
+    ) -> None:
+        """:meth:`add` for the messages of one receive: one expiry, one wake-up check."""
+        expires_at = received_at + (visibility or self.visibility_timeout)
+        leases = self.held
+        for message in messages:
+            leases[message.receipt_handle or ""] = Lease(message, received_at, expires_at)
+        self._wake_if_due_before(expires_at)
 
     def wake(self) -> None:
         """Look at the leases now rather than at the planned time (e.g. after a clock jump)."""
@@ -106,11 +117,11 @@ class LeaseManager:
 
     def get(self, message: Message) -> Lease | None:
         """The lease of a message, if we hold it."""
-        return self._leases.get(message.receipt_handle or "")
+        return self.held.get(message.receipt_handle or "")
 
     def remove(self, message: Message) -> Lease | None:
         """Stop holding a message (deleted, released, or handed away)."""
-        return self._leases.pop(message.receipt_handle or "", None)
+        return self.held.pop(message.receipt_handle or "", None)
 
     def extend(self, message: Message, seconds: int) -> None:
         """Record a visibility change made by someone else (e.g. the user)."""
@@ -121,9 +132,9 @@ class LeaseManager:
 
     def headroom(self) -> float | None:
         """Seconds until the earliest lease runs out (``None`` when none is held)."""
-        if not self._leases:
+        if not self.held:
             return None
-        return min(lease.expires_at for lease in self._leases.values()) - self._clock()
+        return min(lease.expires_at for lease in self.held.values()) - self._clock()
 
     def _margin(self) -> float:
         # Renew with half the timeout left (at least MIN_MARGIN s), but always strictly
@@ -138,15 +149,15 @@ class LeaseManager:
         while True:
             now = self._clock()
             margin = self._margin()
-            due = [lease for lease in self._leases.values() if lease.expires_at - now <= margin]
+            due = [lease for lease in self.held.values() if lease.expires_at - now <= margin]
             if due:
                 if await self._renew(due):
                     # a transient failure (throttled, network): try again shortly
                     await asyncio.sleep(min(1.0, margin / 4))
                 continue
             self._changed.clear()
-            if self._leases:
-                earliest = min(lease.expires_at for lease in self._leases.values())
+            if self.held:
+                earliest = min(lease.expires_at for lease in self.held.values())
                 delay = max(0.01, earliest - margin - now)
                 self._wake_at = now + delay
             else:
@@ -190,7 +201,7 @@ class LeaseManager:
             except SQSError as exc:
                 if type(exc).retriable:
                     transient = True
-                elif self._leases.get(lease.message.receipt_handle or "") is lease:
+                elif self.held.get(lease.message.receipt_handle or "") is lease:
                     self._lose(lease, f"renewal refused: {exc}")
                 continue
             self.renewals += 1
@@ -198,7 +209,7 @@ class LeaseManager:
         return transient
 
     def _lose(self, lease: Lease, why: str) -> None:
-        self._leases.pop(lease.message.receipt_handle or "", None)
+        self.held.pop(lease.message.receipt_handle or "", None)
         lease.lost = True
         self.lost += 1
         message = lease.message

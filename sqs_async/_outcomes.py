@@ -9,9 +9,10 @@ outcome (SPEC §6, issue 9):
 * ``raise Reject(reason)``: not retried; sent to the dead-letter queue, then deleted;
 * anything else: the consumer's backoff.
 
-Middleware wraps every handler call, in the handler's own task, so context variables it sets
-are visible inside the handler (tracing spans, request ids, database sessions). The tracing
-and metrics of the worker runner hang on it (issue 10).
+Middleware wraps every handler call, in the task that runs the handler and in a context of
+that call's own, so context variables it sets are visible inside the handler and in no other
+call (tracing spans, request ids, database sessions). The tracing and metrics of the worker
+runner hang on it (issue 10).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ class HandlerCall:
     batch: bool
 
 
-#: ``async def middleware(call, call_next)``: runs in the handler's own task, outermost first.
+#: ``async def middleware(call, call_next)``: runs in the handler's task and context, outermost
+#: first.
 #: ``await call_next()`` runs the next middleware (and, innermost, the handler) and returns the
 #: handler's result (``None``, or a batch handler's failed messages); the handler's exceptions
 #: (``Retry``, ``Reject`` and the rest) propagate through it. What the middleware returns or
