@@ -40,9 +40,11 @@ __all__ = [
     "check_body",
     "check_id",
     "check_queue_name",
+    "check_receive",
     "check_range",
     "entry_size",
     "message_size",
+    "utf8_size",
     "validate_request",
 ]
 
@@ -82,6 +84,10 @@ def _invalid_char() -> re.Pattern[str]:
 
 def _utf8_len(text: str) -> int:
     return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+utf8_size = _utf8_len
+"""The size of a (checked) text in UTF-8 bytes."""
 
 
 def check_body(body: object, field: str = "MessageBody") -> str:
@@ -309,7 +315,8 @@ def _check_queue_attributes(attributes: object) -> None:
             check_range(name, number, *bounds)
 
 
-def _receive(params: Mapping[str, Any]) -> None:
+def check_receive(params: Mapping[str, Any]) -> None:
+    """Check the limits of ReceiveMessage parameters."""
     count = params.get("MaxNumberOfMessages")
     if count is not None:
         check_range("MaxNumberOfMessages", count, 1, MAX_RECEIVE_MESSAGES)
@@ -368,7 +375,7 @@ def validate_request(operation: str, params: Mapping[str, Any], limit: int) -> N
     elif operation == "SendMessageBatch":
         _send_batch(params, limit)
     elif operation == "ReceiveMessage":
-        _receive(params)
+        check_receive(params)
     elif operation == "DeleteMessageBatch":
         _delete_batch(params)
     elif operation == "ChangeMessageVisibilityBatch":
