@@ -20,9 +20,15 @@ from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entr
 from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
 from ._message import Message, to_wire_attributes
 from ._protocol.batches import split_batches
-from ._protocol.checksums import check_received_batch, check_sent_batch
+from ._protocol.checksums import check_received_batch, check_sent, check_sent_batch
 from ._protocol.codec import dumps
-from ._protocol.validate import body_size, check_range, check_receive, entry_size, utf8_size
+from ._protocol.validate import (
+    body_size,
+    check_range,
+    check_receive,
+    clean_ascii,
+    entry_size,
+)
 from .errors import ChecksumMismatch, ResponseError, SQSError, ValidationError
 
 if TYPE_CHECKING:
@@ -271,10 +277,36 @@ class Queue:
                 deduplication_id=deduplication_id,
             )
             return await observer.send(self, "write", send)
-        message = self._as_message(message)
-        params = self._entry(message, delay_seconds, message_attributes, group_id, deduplication_id)
-        params["QueueUrl"] = self.url
-        result = await self.connection._call("SendMessage", params)
+        message = message if isinstance(message, Message) else self.new_message(message)
+        connection = self.connection
+        limit = connection.config.limits.max_message_bytes
+        # Checked here, once (the client does not check again), and hashed once below.
+        if (
+            observer is None
+            and message_attributes is None
+            and delay_seconds is None
+            and group_id is None
+            and deduplication_id is None
+            and not message.message_attributes
+        ):  # a body alone (the common case): the checks entry_size makes of it
+            text = message.get_body_encoded()
+            if not (
+                text.__class__ is str
+                and text.isascii()
+                and text.isprintable()
+                and 0 < len(text) <= limit
+            ):
+                body_size(text, limit)  # raises unless valid (non-ASCII or tabs/newlines)
+            params: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": text}
+        else:
+            params = self._entry(
+                message, delay_seconds, message_attributes, group_id, deduplication_id
+            )
+            entry_size(params, limit)
+            params["QueueUrl"] = self.url
+        result = await connection._call("SendMessage", params, validated=True, verified=True)
+        if connection.config.verify_checksums:
+            check_sent(params, result, "SendMessage")
         message.queue = self
         message.id = result.get("MessageId")
         message.md5 = result.get("MD5OfMessageBody")
@@ -354,24 +386,27 @@ class Queue:
             else:
                 message = new(item)
             text = message.get_body_encoded()
-            # printable ASCII (the common body) is valid, and its size is its length
-            if text.__class__ is str and text.isascii() and text.isprintable() and text:
-                size = len(text)
-                if size > limit:
-                    body_size(text, limit, f"messages[{index}]")  # raises MessageTooLarge
-            else:
-                size = body_size(text, limit, f"messages[{index}]")
-            total += size
+            if text.__class__ is not str or not text:
+                body_size(text, limit, f"messages[{index}]")  # raises, but for a str subclass
+            total += len(text)
             chosen.append(message)
             texts.append(text)
             index += 1
         results = BatchResults()
-        if index <= MAX_BATCH_ENTRIES and total <= limit:
-            if index:
-                entries = [{"Id": i, "MessageBody": t} for i, t in zip(_IDS, texts, strict=False)]
-                await self._send_batch(chosen, entries, results)
+        if not index:
             return results
-        for batch in split_batches([utf8_size(t) for t in texts], limit):
+        # All the bodies checked at once (most are clean ASCII: their sizes are their
+        # lengths); otherwise one by one, the first bad one named in the error.
+        if total <= limit and clean_ascii("".join(texts)):
+            sizes = None
+        else:
+            sizes = [body_size(t, limit, f"messages[{i}]") for i, t in enumerate(texts)]
+            total = sum(sizes)
+        if index <= MAX_BATCH_ENTRIES and total <= limit:
+            entries = [{"Id": i, "MessageBody": t} for i, t in zip(_IDS, texts, strict=False)]
+            await self._send_batch(chosen, entries, results)
+            return results
+        for batch in split_batches(sizes or [len(t) for t in texts], limit):
             start, stop = batch.start, batch.stop
             entries = [
                 {"Id": i, "MessageBody": t} for i, t in zip(_IDS, texts[start:stop], strict=False)
