@@ -17,9 +17,14 @@ from typing import IO, TYPE_CHECKING, Any
 
 from . import _instrument
 from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entry_error
-from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
+from ._config import (
+    MAX_BATCH_ENTRIES,
+    MAX_RECEIVE_MESSAGES,
+    MAX_VISIBILITY_TIMEOUT,
+    MIN_MESSAGE_BYTES,
+)
 from ._message import Message, to_wire_attributes
-from ._protocol.batches import split_batches
+from ._protocol.batches import ENTRY_IDS, ENTRY_POSITIONS, split_batches
 from ._protocol.checksums import check_received_batch, check_sent, check_sent_batch
 from ._protocol.codec import dumps
 from ._protocol.validate import (
@@ -47,8 +52,11 @@ Progress = Callable[[int], None]
 """A callback given the number of messages just processed (for progress bars)."""
 
 # The entry ids of a batch call are the entries' positions, prebuilt (and mapped back).
-_IDS = tuple(str(position) for position in range(MAX_BATCH_ENTRIES))
-_POSITION = {entry_id: position for position, entry_id in enumerate(_IDS)}
+_IDS = ENTRY_IDS
+_POSITION = ENTRY_POSITIONS
+# Bodies shorter than this are within every size limit (Limits allows no less than 1 KiB)
+# and cheapest to check with str.isprintable(); longer ones go through validate.body_size.
+_SHORT_BODY = min(256, MIN_MESSAGE_BYTES)
 
 
 def _unknown_entry(operation: str) -> ResponseError:
@@ -290,13 +298,14 @@ class Queue:
             and not message.message_attributes
         ):  # a body alone (the common case): the checks entry_size makes of it
             text = message.get_body_encoded()
+            # short printable ASCII (the common body) is valid and within any size limit
             if not (
                 text.__class__ is str
+                and 0 < len(text) < _SHORT_BODY
                 and text.isascii()
                 and text.isprintable()
-                and 0 < len(text) <= limit
             ):
-                body_size(text, limit)  # raises unless valid (non-ASCII or tabs/newlines)
+                body_size(text, limit)  # raises unless valid
             params: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": text}
         else:
             params = self._entry(

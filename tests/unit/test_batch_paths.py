@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from typing import Any
@@ -11,7 +12,7 @@ from _core_support import QUEUE_URL, connect, default_handler, wire_message
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sqs_async import Message, ResponseError, ValidationError
+from sqs_async import ChecksumMismatch, Message, ResponseError, ValidationError
 from sqs_async._protocol import checksums, validate
 from sqs_async._queue import Queue
 from sqs_async._transport.mock import RecordedCall
@@ -196,3 +197,30 @@ async def test_get_messages_checks_its_parameters_once_before_io() -> None:
         with pytest.raises(ValidationError, match="ReceiveRequestAttemptId"):
             await queue.get_messages(10, receive_request_attempt_id="")
     assert mock.calls == []
+
+
+async def test_batch_writer_checks_the_md5_of_every_entry() -> None:
+    def handler(call: RecordedCall) -> Any:
+        result = default_handler(call)
+        assert isinstance(result, dict)
+        if call.operation == "SendMessageBatch":
+            result["Successful"][-1]["MD5OfMessageBody"] = "0" * 32
+        return result
+
+    conn, mock = connect(handler)
+    async with conn, conn.queue(QUEUE_URL).batch_writer() as writer:
+        outcomes = await asyncio.gather(
+            *(writer.write(f"body {i}") for i in range(3)), return_exceptions=True
+        )
+    assert mock.operations() == ["SendMessageBatch"]
+    assert all(isinstance(outcome, ChecksumMismatch) for outcome in outcomes)
+    assert [e["Id"] for e in mock.calls[0].params["Entries"]] == ["0", "1", "2"]
+    assert all("_size" not in e for e in mock.calls[0].params["Entries"])
+
+
+async def test_batch_writer_returns_each_caller_its_message_with_its_id() -> None:
+    conn, _ = connect(default_handler)
+    async with conn, conn.queue(QUEUE_URL).batch_writer() as writer:
+        sent = await asyncio.gather(*(writer.write(f"body {i}") for i in range(12)))
+    assert [m.get_body() for m in sent] == [f"body {i}" for i in range(12)]
+    assert [m.id for m in sent] == [f"mid-{i}" for i in range(10)] + ["mid-0", "mid-1"]
