@@ -15,14 +15,17 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import operator
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _instrument
 from ._config import MAX_BATCH_ENTRIES
 from ._message import Message
+from ._protocol.batches import ENTRY_IDS, ENTRY_POSITIONS
+from ._protocol.checksums import check_sent_batch
 from ._protocol.validate import entry_size
-from .errors import ClientClosedError, ServiceError, SQSError, for_code
+from .errors import ClientClosedError, ResponseError, ServiceError, SQSError, for_code
 
 if TYPE_CHECKING:
     from ._queue import Queue
@@ -181,10 +184,15 @@ def _results(
     out: list[dict[str, Any] | BaseException] = [
         ServiceError("no result for this entry", operation=operation)
     ] * count
-    for item in result.get("Successful", ()):
-        out[int(item["Id"])] = item
-    for item in result.get("Failed", ()):
-        out[int(item["Id"])] = entry_error(item, operation)
+    try:
+        for item in result.get("Successful", ()):
+            out[ENTRY_POSITIONS[item["Id"]]] = item
+        for item in result.get("Failed", ()):
+            out[ENTRY_POSITIONS[item["Id"]]] = entry_error(item, operation)
+    except (KeyError, IndexError, TypeError) as exc:
+        raise ResponseError(
+            "the response names a batch entry that was not sent", operation=operation
+        ) from exc
     return out
 
 
@@ -255,9 +263,9 @@ class BatchWriter:
         self.queue = queue
         self._max_retries = max_retries
         self._limit = queue.connection.config.limits.max_message_bytes
-        self._batcher: Batcher[dict[str, Any], dict[str, Any]] = Batcher(
+        self._batcher: Batcher[tuple[dict[str, Any], int], dict[str, Any]] = Batcher(
             self._send,
-            size=lambda entry: int(entry["_size"]),
+            size=operator.itemgetter(1),
             max_bytes=self._limit,
             linger=linger,
             max_concurrent=max_concurrent,
@@ -299,30 +307,42 @@ class BatchWriter:
         queue = self.queue
         message = message if isinstance(message, Message) else queue.new_message(message)
         entry = queue._entry(message, delay_seconds, message_attributes, group_id, deduplication_id)
-        entry["_size"] = entry_size(entry, self._limit)
-        result = await self._batcher.submit(entry)
+        result = await self._batcher.submit((entry, entry_size(entry, self._limit)))
         message.queue = queue
         message.id = result.get("MessageId")
         message.md5 = result.get("MD5OfMessageBody")
         message.sequence_number = result.get("SequenceNumber")
         return message
 
-    async def _send(self, entries: list[dict[str, Any]]) -> list[dict[str, Any] | BaseException]:
+    async def _send(
+        self, pairs: list[tuple[dict[str, Any], int]]
+    ) -> list[dict[str, Any] | BaseException]:
+        entries = [entry for entry, _ in pairs]  # ours (built by write): ids are set in place
         results: list[dict[str, Any] | BaseException] = [SQSError("not sent") for _ in entries]
         todo = list(range(len(entries)))
+        connection = self.queue.connection
         for attempt in range(self._max_retries + 1):
             wire = []
-            for position, index in enumerate(todo):
-                entry = {k: v for k, v in entries[index].items() if k != "_size"}
-                entry["Id"] = str(position)
+            for entry_id, index in zip(ENTRY_IDS, todo, strict=False):
+                entry = entries[index]
+                entry["Id"] = entry_id
                 wire.append(entry)
             self.calls += 1
             try:
-                result = await self.queue.connection._call(
+                result = await connection._call(
                     "SendMessageBatch",
                     {"QueueUrl": self.queue.url, "Entries": wire},
                     validated=True,
+                    verified=True,
                 )
+                if connection.config.verify_checksums:
+                    try:
+                        check_sent_batch(wire, result.get("Successful", ()), ENTRY_POSITIONS)
+                    except (KeyError, IndexError, TypeError) as exc:
+                        raise ResponseError(
+                            "the response names a batch entry that was not sent",
+                            operation="SendMessageBatch",
+                        ) from exc
             except SQSError as exc:
                 if attempt == 0:
                     raise  # nothing was sent: every caller gets the error

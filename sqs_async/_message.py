@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -210,6 +210,41 @@ class Message:
         message.sequence_number = attributes.get("SequenceNumber")
         return message
 
+    @classmethod
+    def from_wires(
+        cls, wires: Iterable[Mapping[str, Any]], queue: Queue | None = None
+    ) -> list[Message]:
+        """:meth:`from_wire` for each entry of a ``ReceiveMessage`` result, in order.
+
+        A class that overrides :meth:`from_wire` or ``__init__`` gets it called per message;
+        otherwise the messages are built in one loop, every slot set as :meth:`from_wire`
+        sets it.
+        """
+        if (
+            getattr(cls.from_wire, "__func__", None) is not _FROM_WIRE
+            or cls.__init__ not in _PLAIN_INITS
+        ):
+            build = cls.from_wire
+            return [build(wire, queue) for wire in wires]
+        new = cls.__new__
+        messages: list[Message] = []
+        for wire in wires:
+            message = new(cls)
+            attributes = wire.get("Attributes") or {}
+            message._owner = None
+            message.queue = queue
+            message._text = wire.get("Body", "")
+            message._body = _UNSET
+            message.id = wire.get("MessageId")
+            message.receipt_handle = wire.get("ReceiptHandle")
+            message.md5 = wire.get("MD5OfBody")
+            message.md5_message_attributes = wire.get("MD5OfMessageAttributes")
+            message.attributes = attributes
+            message.message_attributes = wire.get("MessageAttributes") or {}
+            message.sequence_number = attributes.get("SequenceNumber")
+            messages.append(message)
+        return messages
+
     # -- system attributes, read on access from ``attributes`` -------------------------------
     # They are None on a message you made or wrote (SQS reports them only on receive) and
     # on one received without them (``attributes=[]`` or a list that leaves them out).
@@ -382,6 +417,7 @@ class MHMessage(Message):
 
 
 _PLAIN_INITS = (Message.__init__, MHMessage.__init__)
+_FROM_WIRE = getattr(Message.from_wire, "__func__", None)
 
 
 def to_wire_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:

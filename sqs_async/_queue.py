@@ -10,19 +10,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from . import _instrument
 from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entry_error
-from ._client import check_sent_batch
-from ._config import MAX_BATCH_ENTRIES, MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT
+from ._config import (
+    MAX_BATCH_ENTRIES,
+    MAX_RECEIVE_MESSAGES,
+    MAX_VISIBILITY_TIMEOUT,
+    MIN_MESSAGE_BYTES,
+)
 from ._message import Message, to_wire_attributes
-from ._protocol.batches import split_batches
+from ._protocol.batches import ENTRY_IDS, ENTRY_POSITIONS, split_batches
+from ._protocol.checksums import check_received_batch, check_sent, check_sent_batch
 from ._protocol.codec import dumps
-from ._protocol.validate import body_size, check_range, entry_size
-from .errors import SQSError, ValidationError
+from ._protocol.validate import (
+    body_size,
+    check_range,
+    check_receive,
+    clean_ascii,
+    entry_size,
+)
+from .errors import ChecksumMismatch, ResponseError, SQSError, ValidationError
 
 if TYPE_CHECKING:
     from ._batch_consumer import BatchHandler
@@ -38,6 +50,17 @@ __all__ = ["BatchResults", "FailedEntry", "Queue", "SuccessfulEntry"]
 
 Progress = Callable[[int], None]
 """A callback given the number of messages just processed (for progress bars)."""
+
+# The entry ids of a batch call are the entries' positions, prebuilt (and mapped back).
+_IDS = ENTRY_IDS
+_POSITION = ENTRY_POSITIONS
+# Bodies shorter than this are within every size limit (Limits allows no less than 1 KiB)
+# and cheapest to check with str.isprintable(); longer ones go through validate.body_size.
+_SHORT_BODY = min(256, MIN_MESSAGE_BYTES)
+
+
+def _unknown_entry(operation: str) -> ResponseError:
+    return ResponseError("the response names a batch entry that was not sent", operation=operation)
 
 
 @dataclass(slots=True)
@@ -262,10 +285,37 @@ class Queue:
                 deduplication_id=deduplication_id,
             )
             return await observer.send(self, "write", send)
-        message = self._as_message(message)
-        params = self._entry(message, delay_seconds, message_attributes, group_id, deduplication_id)
-        params["QueueUrl"] = self.url
-        result = await self.connection._call("SendMessage", params)
+        message = message if isinstance(message, Message) else self.new_message(message)
+        connection = self.connection
+        limit = connection.config.limits.max_message_bytes
+        # Checked here, once (the client does not check again), and hashed once below.
+        if (
+            observer is None
+            and message_attributes is None
+            and delay_seconds is None
+            and group_id is None
+            and deduplication_id is None
+            and not message.message_attributes
+        ):  # a body alone (the common case): the checks entry_size makes of it
+            text = message.get_body_encoded()
+            # short printable ASCII (the common body) is valid and within any size limit
+            if not (
+                text.__class__ is str
+                and 0 < len(text) < _SHORT_BODY
+                and text.isascii()
+                and text.isprintable()
+            ):
+                body_size(text, limit)  # raises unless valid
+            params: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": text}
+        else:
+            params = self._entry(
+                message, delay_seconds, message_attributes, group_id, deduplication_id
+            )
+            entry_size(params, limit)
+            params["QueueUrl"] = self.url
+        result = await connection._call("SendMessage", params, validated=True, verified=True)
+        if connection.config.verify_checksums:
+            check_sent(params, result, "SendMessage")
         message.queue = self
         message.id = result.get("MessageId")
         message.md5 = result.get("MD5OfMessageBody")
@@ -303,15 +353,84 @@ class Queue:
                 not have one id per message (nothing is sent).
         """
         observer = _instrument.sends
-        if observer is not None and not observer.wrapping():
-            send = functools.partial(
-                self.write_batch,
-                messages,
-                delay_seconds=delay_seconds,
-                group_id=group_id,
-                deduplication_ids=deduplication_ids,
-            )
-            return await observer.send(self, "write_batch", send)
+        if observer is not None:
+            if not observer.wrapping():
+                send = functools.partial(
+                    self.write_batch,
+                    messages,
+                    delay_seconds=delay_seconds,
+                    group_id=group_id,
+                    deduplication_ids=deduplication_ids,
+                )
+                return await observer.send(self, "write_batch", send)
+        elif delay_seconds is None and group_id is None and deduplication_ids is None:
+            return await self._write_bodies(messages)
+        return await self._write_entries(messages, delay_seconds, group_id, deduplication_ids)
+
+    async def _write_bodies(self, messages: Iterable[Message | Any]) -> BatchResults:
+        """write_batch of messages that are bodies alone (the common case), in one pass.
+
+        Each body is encoded, checked (type, emptiness, characters, size) and counted
+        once; the entries are built with their ids. The first message that is more than
+        a body (attributes, a boto tuple) hands everything to :meth:`_write_entries`.
+        """
+        limit = self.connection.config.limits.max_message_bytes
+        new = self.new_message
+        chosen: list[Message] = []
+        texts: list[str] = []
+        total = 0
+        index = 0
+        items = iter(messages)
+        for item in items:
+            if isinstance(item, Message):
+                if item.message_attributes:
+                    return await self._write_entries(
+                        itertools.chain(chosen, (item,), items), None, None, None
+                    )
+                message = item
+            elif isinstance(item, tuple):
+                return await self._write_entries(
+                    itertools.chain(chosen, (item,), items), None, None, None
+                )
+            else:
+                message = new(item)
+            text = message.get_body_encoded()
+            if text.__class__ is not str or not text:
+                body_size(text, limit, f"messages[{index}]")  # raises, but for a str subclass
+            total += len(text)
+            chosen.append(message)
+            texts.append(text)
+            index += 1
+        results = BatchResults()
+        if not index:
+            return results
+        # All the bodies checked at once (most are clean ASCII: their sizes are their
+        # lengths); otherwise one by one, the first bad one named in the error.
+        if total <= limit and clean_ascii("".join(texts)):
+            sizes = None
+        else:
+            sizes = [body_size(t, limit, f"messages[{i}]") for i, t in enumerate(texts)]
+            total = sum(sizes)
+        if index <= MAX_BATCH_ENTRIES and total <= limit:
+            entries = [{"Id": i, "MessageBody": t} for i, t in zip(_IDS, texts, strict=False)]
+            await self._send_batch(chosen, entries, results)
+            return results
+        for batch in split_batches(sizes or [len(t) for t in texts], limit):
+            start, stop = batch.start, batch.stop
+            entries = [
+                {"Id": i, "MessageBody": t} for i, t in zip(_IDS, texts[start:stop], strict=False)
+            ]
+            await self._send_batch(chosen[start:stop], entries, results)
+        return results
+
+    async def _write_entries(
+        self,
+        messages: Iterable[Message | Any],
+        delay_seconds: int | None,
+        group_id: str | None,
+        deduplication_ids: Sequence[str] | None,
+    ) -> BatchResults:
+        """write_batch of messages with attributes, delays or FIFO ids."""
         items = [
             (m, None, None) if isinstance(m, Message) else self._batch_item(m) for m in messages
         ]
@@ -323,24 +442,13 @@ class Queue:
                     f"({len(items)} messages)"
                 )
             dedup = deduplication_ids
+        results = BatchResults()
         if not items:
-            return BatchResults()
+            return results
         limit = self.connection.config.limits.max_message_bytes
         entries = []
         sizes = []
-        plain = (  # bodies alone take a short path; tracing needs _entry to inject into
-            delay_seconds is None
-            and group_id is None
-            and deduplication_ids is None
-            and _instrument.sends is None
-        )
         for index, (message, delay, attributes) in enumerate(items):
-            if plain and delay is None and attributes is None and not message.message_attributes:
-                # a body alone (the common case): the checks entry_size makes of it
-                text = message.get_body_encoded()
-                sizes.append(body_size(text, limit, f"messages[{index}]"))
-                entries.append({"MessageBody": text})
-                continue
             entry = self._entry(
                 message,
                 delay if delay is not None else delay_seconds,
@@ -350,18 +458,13 @@ class Queue:
             )
             sizes.append(entry_size(entry, limit, f"messages[{index}]"))
             entries.append(entry)
-        results = BatchResults()
         for batch in split_batches(sizes, limit):
-            chunk = [items[i][0] for i in batch]
             wire = []
-            for position, index in enumerate(batch):
+            for entry_id, index in zip(_IDS, batch, strict=False):
                 entry = entries[index]
-                entry["Id"] = str(position)  # our own ids: positions, never MessageIds
+                entry["Id"] = entry_id  # our own ids: positions, never MessageIds
                 wire.append(entry)
-            try:
-                results.extend(await self._send_batch(chunk, wire))
-            except SQSError as exc:  # the whole call failed: every entry of it failed
-                results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m in chunk)
+            await self._send_batch([items[i][0] for i in batch], wire, results)
         return results
 
     def _batch_item(self, item: Any) -> tuple[Message, int | None, dict[str, Any] | None]:
@@ -373,31 +476,48 @@ class Queue:
         return self._as_message(item), None, None
 
     async def _send_batch(
-        self, messages: Sequence[Message], entries: list[dict[str, Any]]
-    ) -> BatchResults:
-        # Entries were checked one by one and split within the limits by write_batch; the
-        # MD5s are checked here, by position, rather than through a second index of the ids.
+        self, messages: Sequence[Message], entries: list[dict[str, Any]], results: BatchResults
+    ) -> None:
+        """One SendMessageBatch of checked entries whose ids are their positions.
+
+        Entries were checked one by one and split within the limits by the caller, so the
+        client does not check them again; the MD5s are checked here, by position, in the
+        loop that reads the results. A failure of the whole call (a mismatch included)
+        fails every entry of it.
+        """
         connection = self.connection
-        result = await connection._call(
-            "SendMessageBatch",
-            {"QueueUrl": self.url, "Entries": entries},
-            validated=True,
-            verified=True,
-        )
-        successful = result.get("Successful", ())
-        if connection.config.verify_checksums:
-            check_sent_batch(entries, successful)
-        out = BatchResults()
-        for item in successful:
-            message = messages[int(item["Id"])]
-            message.queue = self
-            message.id = item.get("MessageId")
-            message.md5 = item.get("MD5OfMessageBody")
-            message.sequence_number = item.get("SequenceNumber")
-            out.successful.append(SuccessfulEntry(message, message.id, message.md5))
-        for item in result.get("Failed", ()):
-            out.failed.append(_failure(messages[int(item["Id"])], item, "SendMessageBatch"))
-        return out
+        try:
+            result = await connection._call(
+                "SendMessageBatch",
+                {"QueueUrl": self.url, "Entries": entries},
+                validated=True,
+                verified=True,
+            )
+            successful = result.get("Successful", ())
+            if successful and connection.config.verify_checksums:
+                try:
+                    check_sent_batch(entries, successful, _POSITION)
+                except (KeyError, IndexError, TypeError) as exc:
+                    raise _unknown_entry("SendMessageBatch") from exc
+        except SQSError as exc:  # the whole call failed: every entry of it failed
+            results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m in messages)
+            return
+        out = results.successful
+        try:
+            for item in successful:
+                message = messages[_POSITION[item["Id"]]]
+                message.queue = self
+                message.id = message_id = item.get("MessageId")
+                message.md5 = md5 = item.get("MD5OfMessageBody")
+                message.sequence_number = item.get("SequenceNumber")
+                out.append(SuccessfulEntry(message, message_id, md5))
+            failed = result.get("Failed")
+            if failed:
+                for item in failed:
+                    message = messages[_POSITION[item["Id"]]]
+                    results.failed.append(_failure(message, item, "SendMessageBatch"))
+        except (KeyError, IndexError, TypeError) as exc:
+            raise _unknown_entry("SendMessageBatch") from exc
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -442,12 +562,13 @@ class Queue:
             params["WaitTimeSeconds"] = wait_time_seconds
         if receive_request_attempt_id is not None:
             params["ReceiveRequestAttemptId"] = receive_request_attempt_id
+        check_receive(params)  # once: what the loop below changes stays within the limits
         received: list[Message] = []
         try:
             while len(received) < num_messages:
                 want = min(MAX_RECEIVE_MESSAGES, num_messages - len(received))
                 params["MaxNumberOfMessages"] = want
-                batch = await self.receive_raw(params)
+                batch = await self.receive_raw(params, validated=True)
                 received.extend(batch)
                 if len(batch) < want:
                     break
@@ -459,11 +580,48 @@ class Queue:
             raise
         return received
 
-    async def receive_raw(self, params: dict[str, Any]) -> list[Message]:
-        """One ReceiveMessage with ready-made parameters; messages built with the queue's class."""
-        result = await self.connection._call("ReceiveMessage", params)
-        build = self.message_class.from_wire
-        return [build(wire, self) for wire in result.get("Messages", ())]
+    async def receive_raw(
+        self, params: dict[str, Any], *, validated: bool = False
+    ) -> list[Message]:
+        """One ReceiveMessage with ready-made parameters; messages built with the queue's class.
+
+        The MD5s of every message are checked (unless ``verify_checksums`` is off) before
+        any is returned; on a mismatch the whole batch is made visible again at once and
+        :class:`~sqs_async.errors.ChecksumMismatch` is raised. ``validated``: the caller
+        checked ``params`` itself (``get_messages``), so the client does not again.
+        """
+        connection = self.connection
+        result = await connection._call(
+            "ReceiveMessage", params, validated=validated, verified=True
+        )
+        wires = result.get("Messages")
+        if not wires:
+            return []
+        if connection.config.verify_checksums:
+            try:
+                check_received_batch(wires)
+            except ChecksumMismatch:
+                await self._release_received(params["QueueUrl"], wires)
+                raise
+        return self.message_class.from_wires(wires, self)
+
+    async def _release_received(self, queue_url: str, wires: list[dict[str, Any]]) -> None:
+        """Make the messages of a receive whose checksums failed visible again at once."""
+        handles = [wire["ReceiptHandle"] for wire in wires if wire.get("ReceiptHandle")]
+        for start in range(0, len(handles), MAX_BATCH_ENTRIES):
+            entries = [
+                {"Id": entry_id, "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for entry_id, handle in zip(
+                    _IDS, handles[start : start + MAX_BATCH_ENTRIES], strict=False
+                )
+            ]
+            # best effort: they come back after their timeout anyway
+            with contextlib.suppress(SQSError):
+                await self.connection._call(
+                    "ChangeMessageVisibilityBatch",
+                    {"QueueUrl": queue_url, "Entries": entries},
+                    validated=True,
+                )
 
     async def read(
         self,
@@ -511,9 +669,14 @@ class Queue:
 
     async def delete_message_batch(self, messages: Iterable[Message]) -> BatchResults:
         """Delete any number of received messages, 10 per DeleteMessageBatch call."""
-        return await self._handle_batch(
-            "DeleteMessageBatch", [(m, {"ReceiptHandle": self._handle(m)}) for m in messages]
-        )
+        chosen = messages if isinstance(messages, list) else list(messages)
+        entries = []
+        for entry_id, message in zip(itertools.cycle(_IDS), chosen):
+            handle = message.receipt_handle
+            if not handle:
+                self._handle(message)  # raises: the message was not received
+            entries.append({"Id": entry_id, "ReceiptHandle": handle})
+        return await self._handle_batch("DeleteMessageBatch", chosen, entries)
 
     async def change_message_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Set how many more seconds a received message stays invisible."""
@@ -538,8 +701,9 @@ class Queue:
         Pass messages plus one ``visibility_timeout``, or boto-style
         ``(message, visibility_timeout)`` pairs.
         """
-        pairs: list[tuple[Message, dict[str, Any]]] = []
-        for item in messages:
+        chosen: list[Message] = []
+        entries: list[dict[str, Any]] = []
+        for entry_id, item in zip(itertools.cycle(_IDS), messages):
             timeout: int | None
             if isinstance(item, tuple):
                 message, timeout = item
@@ -548,34 +712,49 @@ class Queue:
             if timeout is None:
                 raise ValidationError("change_message_visibility_batch needs a visibility_timeout")
             check_range("visibility_timeout", timeout, 0, MAX_VISIBILITY_TIMEOUT)
-            pairs.append(
-                (message, {"ReceiptHandle": self._handle(message), "VisibilityTimeout": timeout})
+            chosen.append(message)
+            entries.append(
+                {
+                    "Id": entry_id,
+                    "ReceiptHandle": self._handle(message),
+                    "VisibilityTimeout": timeout,
+                }
             )
-        return await self._handle_batch("ChangeMessageVisibilityBatch", pairs)
+        return await self._handle_batch("ChangeMessageVisibilityBatch", chosen, entries)
 
     async def _handle_batch(
-        self, operation: str, pairs: list[tuple[Message, dict[str, Any]]]
+        self, operation: str, messages: list[Message], entries: list[dict[str, Any]]
     ) -> BatchResults:
+        """Send checked entries, 10 per call; entry ``i`` of a call has the id ``_IDS[i]``."""
         results = BatchResults()
-        for start in range(0, len(pairs), MAX_BATCH_ENTRIES):
-            chunk = pairs[start : start + MAX_BATCH_ENTRIES]
-            entries = []
-            for position, (_, entry) in enumerate(chunk):
-                entry["Id"] = str(position)
-                entries.append(entry)
+        call = self.connection._call
+        url = self.url
+        single = len(entries) <= MAX_BATCH_ENTRIES  # the common case: no slices
+        for start in range(0, len(entries), MAX_BATCH_ENTRIES):
+            stop = start + MAX_BATCH_ENTRIES
+            chunk = messages if single else messages[start:stop]
             try:
                 # our ids, receipt handles and timeouts were checked: no second validation
-                result = await self.connection._call(
-                    operation, {"QueueUrl": self.url, "Entries": entries}, validated=True
+                result = await call(
+                    operation,
+                    {"QueueUrl": url, "Entries": entries if single else entries[start:stop]},
+                    validated=True,
                 )
             except SQSError as exc:  # the whole call failed: every entry of it failed
-                results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m, _ in chunk)
+                results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m in chunk)
                 continue
-            for item in result.get("Successful", ()):
-                message = chunk[int(item["Id"])][0]
-                results.successful.append(SuccessfulEntry(message, message.id))
-            for item in result.get("Failed", ()):
-                results.failed.append(_failure(chunk[int(item["Id"])][0], item, operation))
+            out = results.successful
+            try:
+                for item in result.get("Successful", ()):
+                    message = chunk[_POSITION[item["Id"]]]
+                    out.append(SuccessfulEntry(message, message.id))
+                failed = result.get("Failed")
+                if failed:
+                    for item in failed:
+                        message = chunk[_POSITION[item["Id"]]]
+                        results.failed.append(_failure(message, item, operation))
+            except (KeyError, IndexError, TypeError) as exc:
+                raise _unknown_entry(operation) from exc
         return results
 
     # -- whole-queue jobs -----------------------------------------------------------------

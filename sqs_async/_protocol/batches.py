@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from .._config import MAX_BATCH_ENTRIES
 from ..errors import MessageTooLarge
 
-__all__ = ["split_batches"]
+__all__ = ["ENTRY_IDS", "ENTRY_POSITIONS", "split_batches"]
+
+#: The entry ids of a batch call: the entries' positions, prebuilt ("0" to "9").
+ENTRY_IDS = tuple(str(position) for position in range(MAX_BATCH_ENTRIES))
+#: An entry id back to its position.
+ENTRY_POSITIONS = {entry_id: position for position, entry_id in enumerate(ENTRY_IDS)}
 
 
 def split_batches(

@@ -100,15 +100,29 @@ def _encode_entry(entry: Mapping[str, Any]) -> Mapping[str, Any]:
     return entry if changed is None else changed
 
 
+def _encode_entries(entries: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The entries with their binary attribute values as base64 (the list itself if none)."""
+    for index, entry in enumerate(entries):
+        if "MessageAttributes" in entry or "MessageSystemAttributes" in entry:
+            encoded = [_encode_entry(e) for e in entries[index:]]
+            if any(a is not b for a, b in zip(encoded, entries[index:], strict=True)):
+                return [*entries[:index], *encoded]
+            return entries
+    return entries
+
+
 def encode_request(operation: str, params: Mapping[str, Any]) -> bytes:
     """Serialize the parameters of ``operation`` to a JSON 1.0 request body."""
-    if operation == "SendMessage":
+    if operation == "SendMessageBatch":
+        entries = params.get("Entries")
+        if entries:
+            encoded = _encode_entries(entries)
+            if encoded is not entries:
+                params = {**params, "Entries": encoded}
+    elif operation == "SendMessage" and (
+        "MessageAttributes" in params or "MessageSystemAttributes" in params
+    ):
         params = _encode_entry(params)
-    elif operation == "SendMessageBatch" and params.get("Entries"):
-        entries = params["Entries"]
-        encoded = [_encode_entry(e) for e in entries]
-        if any(a is not b for a, b in zip(encoded, entries, strict=True)):
-            params = {**params, "Entries": encoded}
     try:
         return dumps(params)
     except TypeError as exc:
