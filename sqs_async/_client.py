@@ -15,7 +15,7 @@ import enum
 import logging
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 
 from ._config import (
@@ -28,7 +28,7 @@ from ._config import (
     RetryPolicy,
     Timeouts,
 )
-from ._protocol.checksums import md5_of_attributes, md5_of_body
+from ._protocol.checksums import check_received, check_sent, check_sent_batch
 from ._protocol.validate import validate_request
 from ._protocol.wire import JSON, WireProtocol, rejects_json
 from ._retry import AdaptiveRateLimiter, RetryQuota, backoff_delay
@@ -46,7 +46,7 @@ from .errors import (
     for_code,
 )
 
-__all__ = ["Client", "ClientState", "check_sent_batch"]
+__all__ = ["Client", "ClientState"]
 
 _VERSION = "0.1.0"
 _USER_AGENT = f"sqs-async/{_VERSION}"
@@ -452,7 +452,7 @@ class Client:
     async def _verify_received(self, params: Mapping[str, Any], result: dict[str, Any]) -> None:
         try:
             for message in result.get("Messages", ()):
-                _check_received(message)
+                check_received(message)
         except ChecksumMismatch:
             await self._release_all(params["QueueUrl"], result.get("Messages", ()))
             raise
@@ -571,58 +571,9 @@ _SENDS = frozenset({"SendMessage", "SendMessageBatch"})
 
 def _verify_sent(operation: str, params: Mapping[str, Any], result: dict[str, Any]) -> None:
     if operation == "SendMessage":
-        _check_sent(params, result, operation)
+        check_sent(params, result, operation)
         return
     entries = params["Entries"]
-    by_id = {e["Id"]: e for e in entries}
-    for item in result.get("Successful", ()):
-        entry = by_id.get(item.get("Id"))
-        if entry is not None:
-            _check_sent(entry, item, operation)
-
-
-def check_sent_batch(
-    entries: Sequence[Mapping[str, Any]], successful: Iterable[Mapping[str, Any]]
-) -> None:
-    """MD5 checks of a SendMessageBatch whose entry ids are their positions in ``entries``.
-
-    Raises:
-        ChecksumMismatch: What the service stored differs from what was sent.
-    """
-    for item in successful:
-        _check_sent(entries[int(item["Id"])], item, "SendMessageBatch")
-
-
-def _mismatch(what: str, expected: str, got: str, operation: str) -> ChecksumMismatch:
-    return ChecksumMismatch(
-        f"MD5 of the {what} is {expected}, but the service reported {got}",
-        operation=operation,
-    )
-
-
-def _check_sent(params: Mapping[str, Any], result: Mapping[str, Any], operation: str) -> None:
-    reported = result.get("MD5OfMessageBody")
-    if reported is not None:
-        expected = md5_of_body(params["MessageBody"])
-        if reported != expected:
-            raise _mismatch("message body", expected, reported, operation)
-    attributes = params.get("MessageAttributes")
-    reported = result.get("MD5OfMessageAttributes")
-    if attributes and reported is not None:
-        expected = md5_of_attributes(attributes)
-        if reported != expected:
-            raise _mismatch("message attributes", expected, reported, operation)
-
-
-def _check_received(message: Mapping[str, Any]) -> None:
-    reported = message.get("MD5OfBody")
-    if reported is not None:
-        expected = md5_of_body(message.get("Body", ""))
-        if reported != expected:
-            raise _mismatch("received body", expected, reported, "ReceiveMessage")
-    attributes = message.get("MessageAttributes")
-    reported = message.get("MD5OfMessageAttributes")
-    if attributes and reported is not None:
-        expected = md5_of_attributes(attributes)
-        if reported != expected:
-            raise _mismatch("received attributes", expected, reported, "ReceiveMessage")
+    positions = {entry["Id"]: i for i, entry in enumerate(entries)}
+    successful = [item for item in result.get("Successful", ()) if item.get("Id") in positions]
+    check_sent_batch(entries, successful, positions)
