@@ -11,14 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 from collections.abc import ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from .errors import MessageDecodeError, ValidationError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ._queue import Queue
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 _UNSET: Any = object()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class MessageOwner(Protocol):
@@ -276,7 +276,11 @@ class Message:
         ``None`` when the message was not received with that attribute.
         """
         millis = self.attributes.get("SentTimestamp")
-        return None if millis is None else _EPOCH + timedelta(milliseconds=int(millis))
+        if millis is None:
+            return None
+        from datetime import UTC, datetime, timedelta  # on first use: a cost to import
+
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(millis))
 
 
 RawMessage = Message
@@ -420,6 +424,15 @@ _PLAIN_INITS = (Message.__init__, MHMessage.__init__)
 _FROM_WIRE = getattr(Message.from_wire, "__func__", None)
 
 
+def _is_decimal(value: object) -> bool:
+    """Whether ``value`` is a ``decimal.Decimal``, without importing decimal to find out.
+
+    A program that made a Decimal has imported the module; one that has not holds none.
+    """
+    decimal = sys.modules.get("decimal")
+    return decimal is not None and isinstance(value, decimal.Decimal)
+
+
 def to_wire_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
     """Convert friendly message attribute values to the SQS wire shape.
 
@@ -439,7 +452,7 @@ def to_wire_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
             raise ValidationError(
                 f"message attribute {name!r}: bool is ambiguous; pass 'true'/'false' or 1/0"
             )
-        elif isinstance(value, int | float | Decimal):
+        elif isinstance(value, int | float) or _is_decimal(value):
             wire[name] = {"DataType": "Number", "StringValue": str(value)}
         elif isinstance(value, bytes | bytearray | memoryview):
             wire[name] = {"DataType": "Binary", "BinaryValue": bytes(value)}

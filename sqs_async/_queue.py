@@ -24,9 +24,9 @@ from ._config import (
     MIN_MESSAGE_BYTES,
 )
 from ._message import Message, to_wire_attributes
+from ._protocol import codec
 from ._protocol.batches import ENTRY_IDS, ENTRY_POSITIONS, split_batches
 from ._protocol.checksums import check_received_batch, check_sent, check_sent_batch
-from ._protocol.codec import dumps
 from ._protocol.validate import (
     body_size,
     check_range,
@@ -1092,7 +1092,7 @@ def _queue_attributes(attributes: dict[str, Any]) -> dict[str, str]:
         if isinstance(value, bool):
             out[name] = "true" if value else "false"
         elif isinstance(value, dict | list):
-            out[name] = dumps(value).decode("utf-8")
+            out[name] = codec.dumps(value).decode("utf-8")
         else:
             out[name] = str(value)
     return out

@@ -84,6 +84,33 @@ def test_import_loads_no_submodule_but_errors() -> None:
     assert resolved == "sqs_async._queue sqs_async._connection True"
 
 
+def test_client_import_defers_modules_only_some_calls_need() -> None:
+    """decimal, datetime, hmac and orjson load on first use, and then work."""
+    deferred = ("decimal", "datetime", "hmac", "orjson")
+    code = (
+        "import sys, sqs_async\n"
+        "sqs_async.connect_sqs, sqs_async.Queue, sqs_async.Message\n"
+        f"print(sorted(m for m in {deferred!r} if m in sys.modules))\n"
+        "from sqs_async._protocol import codec\n"
+        "from sqs_async._signing.sigv4 import _derive_key\n"
+        "print(codec.loads(codec.dumps({'a': [1, 'x']})) == {'a': [1, 'x']})\n"
+        "print(len(_derive_key('secret', '20260101', 'us-east-1', 'sqs')))\n"
+        "m = sqs_async.Message(body='x')\n"
+        "m.attributes['SentTimestamp'] = '1700000000000'\n"
+        "print(m.sent_at.year)\n"
+        "print(sorted(m for m in ('decimal', 'datetime', 'hmac') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, codec_ok, key_len, year, after = done.stdout.splitlines()
+    assert before == "[]"
+    assert codec_ok == "True"
+    assert key_len == "32"
+    assert year == "2023"
+    assert after == "['datetime', 'hmac']"
+
+
 def test_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'connect'"):
         sqs_async.connect  # type: ignore[attr-defined]  # noqa: B018

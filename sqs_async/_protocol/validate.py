@@ -12,8 +12,7 @@ import contextlib
 import functools
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._config import (
     MAX_ATTRIBUTE_NAME_LENGTH,
@@ -33,6 +32,9 @@ from .._config import (
 )
 from ..errors import MessageTooLarge, ValidationError
 from .operations import OPERATIONS, missing_members
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 __all__ = [
     "body_size",
@@ -59,8 +61,6 @@ _BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 _ID_CHARS = re.compile(r"[!-~]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _RESERVED_PREFIXES = ("aws.", "amazon.")
-_NUMBER_LOW = Decimal(f"1E{MIN_NUMBER_EXPONENT}")
-_NUMBER_HIGH = Decimal(f"1E{MAX_NUMBER_EXPONENT}")
 _NUMBER_LIMITS = (
     f"SQS numbers have at most {MAX_NUMBER_DIGITS} significant digits and are 0 or between "
     f"10^{MIN_NUMBER_EXPONENT} and 10^+{MAX_NUMBER_EXPONENT} in magnitude, positive or negative"
@@ -209,6 +209,10 @@ def _value_size(value: Mapping[str, Any], field: str, name: str) -> int:
         raise ValidationError(f"{field}[{name!r}]: a {base} attribute needs a non-empty string")
     check_body(text, f"{field}[{name!r}]")
     if base == "Number":
+        # decimal is imported here, on the first Number attribute: most programs never send
+        # one, and its import is a tenth of what `import sqs_async` costs
+        from decimal import Decimal, InvalidOperation
+
         number = Decimal("NaN")
         if _NUMBER.fullmatch(text):
             with contextlib.suppress(InvalidOperation):
@@ -231,8 +235,17 @@ def _check_number(number: Decimal, text: str, field: str) -> None:
         raise ValidationError(
             f"{field}: {text!r} has {significant} significant digits; {_NUMBER_LIMITS}"
         )
-    if not _NUMBER_LOW <= number.copy_abs() <= _NUMBER_HIGH:
+    low, high = _number_range()
+    if not low <= number.copy_abs() <= high:
         raise ValidationError(f"{field}: {text!r} is out of range; {_NUMBER_LIMITS}")
+
+
+@functools.cache
+def _number_range() -> tuple[Decimal, Decimal]:
+    """The smallest and largest magnitude of a non-zero Number attribute."""
+    from decimal import Decimal
+
+    return Decimal(f"1E{MIN_NUMBER_EXPONENT}"), Decimal(f"1E{MAX_NUMBER_EXPONENT}")
 
 
 def check_attributes(attributes: object, field: str = "MessageAttributes") -> int:

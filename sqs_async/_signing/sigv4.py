@@ -23,7 +23,6 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv4-create-signed-r
 from __future__ import annotations
 
 import hashlib
-import hmac
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, NamedTuple
@@ -64,6 +63,8 @@ class _Template(NamedTuple):
 
 def _derive_key(secret_key: str, datestamp: str, region: str, service: str) -> bytes:
     """Derive the SigV4 signing key (valid for one UTC day, region and service)."""
+    import hmac  # on the first signature of a day or key: not worth an import-time cost
+
     key = hmac.digest(f"AWS4{secret_key}".encode(), datestamp.encode(), "sha256")
     key = hmac.digest(key, region.encode(), "sha256")
     key = hmac.digest(key, service.encode(), "sha256")
