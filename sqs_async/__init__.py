@@ -15,11 +15,12 @@ Example::
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__ below
+    from ._batch_calls import BatchResults, FailedEntry, SuccessfulEntry
     from ._batching import BatchWriter
     from ._client import ClientState
     from ._config import ClientConfig, Limits, RetryPolicy, Timeouts
     from ._connection import SQSConnection, connect_sqs
-    from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, MessageStream
+    from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics
     from ._message import (
         Base64Message,
         EncodedMessage,
@@ -36,7 +37,8 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__ bel
         add_middleware,
         remove_middleware,
     )
-    from ._queue import BatchResults, FailedEntry, Queue, SuccessfulEntry
+    from ._queue import Queue
+    from ._stream import MessageStream
 
 from .errors import (
     AuthError,
@@ -87,7 +89,7 @@ __version__ = "0.1.0"
 # module (PEP 562). Add a new export both here and in the TYPE_CHECKING block above.
 _LAZY: dict[str, str] = {
     "Base64Message": "._message",
-    "BatchResults": "._queue",
+    "BatchResults": "._batch_calls",
     "BatchWriter": "._batching",
     "ClientConfig": "._config",
     "ClientState": "._client",
@@ -95,13 +97,13 @@ _LAZY: dict[str, str] = {
     "ConsumerHooks": "._hooks",
     "ConsumerStatistics": "._hooks",
     "EncodedMessage": "._message",
-    "FailedEntry": "._queue",
+    "FailedEntry": "._batch_calls",
     "HandlerCall": "._outcomes",
     "JSONMessage": "._message",
     "Limits": "._config",
     "MHMessage": "._message",
     "Message": "._message",
-    "MessageStream": "._consumer",
+    "MessageStream": "._stream",
     "Middleware": "._outcomes",
     "Queue": "._queue",
     "RawMessage": "._message",
@@ -109,7 +111,7 @@ _LAZY: dict[str, str] = {
     "Retry": "._outcomes",
     "RetryPolicy": "._config",
     "SQSConnection": "._connection",
-    "SuccessfulEntry": "._queue",
+    "SuccessfulEntry": "._batch_calls",
     "Timeouts": "._config",
     "add_middleware": "._outcomes",
     "connect_sqs": "._connection",

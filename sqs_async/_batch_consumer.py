@@ -154,7 +154,7 @@ class BatchConsumer(Consumer):
                 await self._cancelled(batch)
                 raise
             except Exception as exc:  # noqa: BLE001 - whatever a handler raises is an outcome
-                if await self._failed(batch, exc):
+                if await self._settle.fail(batch, exc):
                     gone.update(id(m) for m in batch)
                 return
             held = self._held_behind(batch, failed)
@@ -166,12 +166,12 @@ class BatchConsumer(Consumer):
                 if self._on_handled is not None:
                     call_hook(self._on_handled, message, seconds)
                 if not self._delete_nowait(message):
-                    await self._delete(message)
+                    await self._settle.delete(message)
             if held:
                 await self._fetcher.release([m for m in batch if id(m) in held])
             if failed:
                 reported = ReportedFailure("the batch handler returned it as failed")
-                await self._failed([m for m in batch if id(m) in failed], reported)
+                await self._settle.fail([m for m in batch if id(m) in failed], reported)
         finally:
             self._batch_done(batch, gone)
 

@@ -20,12 +20,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _instrument
+from ._batch_calls import entry_error
 from ._config import MAX_BATCH_ENTRIES
 from ._message import Message
 from ._protocol.batches import ENTRY_IDS, ENTRY_POSITIONS
 from ._protocol.checksums import check_sent_batch
 from ._protocol.validate import entry_size
-from .errors import ClientClosedError, ResponseError, ServiceError, SQSError, for_code
+from ._writes import entry as build_entry
+from .errors import ClientClosedError, ResponseError, ServiceError, SQSError
 
 if TYPE_CHECKING:
     from ._queue import Queue
@@ -172,12 +174,6 @@ def _deliver(outcome: _Outcome[R], result: R | BaseException) -> None:
         log.exception("a batch entry callback failed")
 
 
-def entry_error(item: dict[str, Any], operation: str) -> ServiceError:
-    """The error of one ``Failed`` entry of a batch response."""
-    code = str(item.get("Code") or "UnknownError")
-    return for_code(code)(str(item.get("Message") or code), code=code, operation=operation)
-
-
 def _results(
     result: dict[str, Any], count: int, operation: str
 ) -> list[dict[str, Any] | BaseException]:
@@ -306,7 +302,9 @@ class BatchWriter:
             return await observer.send(self.queue, "batch_writer", send)
         queue = self.queue
         message = message if isinstance(message, Message) else queue.new_message(message)
-        entry = queue._entry(message, delay_seconds, message_attributes, group_id, deduplication_id)
+        entry = build_entry(
+            queue, message, delay_seconds, message_attributes, group_id, deduplication_id
+        )
         result = await self._batcher.submit((entry, entry_size(entry, self._limit)))
         message.queue = queue
         message.id = result.get("MessageId")

@@ -1,4 +1,4 @@
-"""Consumers: ``consume()`` with bounded concurrency, and the ``async for`` message stream.
+"""The consumer: ``consume()``, a handler on every message with bounded concurrency.
 
 Layer: above the fetcher; the queue hands these out. Delivery is at least once: a message
 is deleted only after its handler returned; a handler that raised leaves the message to
@@ -22,62 +22,34 @@ import asyncio
 import collections
 import contextvars
 import logging
-import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, cast
 
-from ._deadletter import DeadLetters
 from ._fetcher import Fetcher, check_lease
 from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook, overridden
 from ._leases import Lease
 from ._message import Message
 from ._outcomes import (
-    FailureLog,
     HandlerCall,
     Middleware,
-    Reject,
-    Retry,
     global_middleware,
     is_async_handler,
     run_chain,
 )
-from .errors import SQSError, ValidationError
+from ._settle import Settler
+from .errors import ValidationError
 
 if TYPE_CHECKING:
     from ._queue import Queue
 
-__all__ = ["Consumer", "ConsumerHooks", "ConsumerStatistics", "Handler", "MessageStream"]
+__all__ = ["Consumer", "ConsumerHooks", "ConsumerStatistics", "Handler"]
 
 log = logging.getLogger("sqs_async")
 
-BACKOFF_MARGIN = 1.0  # stop_when_empty: servers apply visibility on a timer (LocalStack: 1 s)
 
 Handler = Callable[[Message], Awaitable[Any]] | Callable[[Message], Any]
-
-
-def _snapshot(fetcher: Fetcher, consumer: Consumer | None, in_flight: int) -> ConsumerStatistics:
-    """The statistics of a fetcher and (``consume()``) the consumer's own counters."""
-    leases = fetcher.leases
-    return ConsumerStatistics(
-        received=fetcher.received,
-        handled=consumer.handled if consumer is not None else 0,
-        deleted=fetcher.deleted,
-        failed=consumer.failed if consumer is not None else 0,
-        released=fetcher.released,
-        in_flight=in_flight,
-        buffered=fetcher.buffered,
-        oldest_buffer_age=fetcher.oldest_buffer_age(),
-        lease_headroom=leases.headroom() if leases is not None else None,
-        leases_lost=leases.lost if leases is not None else 0,
-        receive_errors=fetcher.receive_errors,
-        pollers=fetcher.pollers,
-        pollers_alive=fetcher.pollers_alive,
-        abandoned_polls=fetcher.abandoned_polls,
-        retried=consumer.retried if consumer is not None else 0,
-        rejected=consumer.rejected if consumer is not None else 0,
-    )
 
 
 class Consumer:
@@ -168,9 +140,6 @@ class Consumer:
         self._handler = handler
         self.concurrency = concurrency
         self.drain_timeout = drain_timeout
-        self.retry_backoff = retry_backoff
-        self.max_retry_backoff = max_retry_backoff
-        self.max_receives = max_receives
         self.cancel_on_lease_loss = cancel_on_lease_loss
         self.stop_when_empty = stop_when_empty
         self.hooks = hooks or ConsumerHooks()
@@ -194,8 +163,16 @@ class Consumer:
             idle=self._idle,
             check_timeout=check_lease,
         )
-        self._dead_letters = DeadLetters(queue, dead_letter_queue)
-        self._failures = FailureLog()
+        self._settle = Settler(
+            queue,
+            self._fetcher,
+            self.hooks,
+            dead_letter_queue=dead_letter_queue,
+            retry_backoff=retry_backoff,
+            max_retry_backoff=max_retry_backoff,
+            max_receives=max_receives,
+        )
+        self._max_receives = max_receives
         # The per-message path calls the handler itself when it is async and unwrapped.
         self._invoke: Callable[[Any], Awaitable[Any]] = handler
         self._inner: Callable[[Any], Awaitable[Any]] = self._invoke  # what middleware wraps
@@ -217,18 +194,35 @@ class Consumer:
         self._busy_groups: set[str] = set()
         self._waiting: dict[str, collections.deque[Message]] = {}
         self._lost: set[str] = set()
-        self._backoff_until = 0.0  # monotonic time the last backoff we set runs out
         self._stopping = False
         self._ran = False
         self.handled = 0
-        self.failed = 0
-        self.retried = 0
-        self.rejected = 0
+
+    @property
+    def failed(self) -> int:
+        """Messages whose handler raised (``Retry`` and ``Reject`` included)."""
+        return self._settle.failed
+
+    @property
+    def retried(self) -> int:
+        """Messages whose handler raised ``Retry``."""
+        return self._settle.retried
+
+    @property
+    def rejected(self) -> int:
+        """Messages rejected into the dead-letter queue (and deleted)."""
+        return self._settle.rejected
 
     def statistics(self) -> ConsumerStatistics:
         """A snapshot of the counters."""
         waiting = sum(len(d) for d in self._waiting.values())
-        return _snapshot(self._fetcher, self, len(self._running) + waiting)
+        return self._fetcher.statistics(
+            len(self._running) + waiting,
+            handled=self.handled,
+            failed=self._settle.failed,
+            retried=self._settle.retried,
+            rejected=self._settle.rejected,
+        )
 
     def stop(self) -> None:
         """Ask :meth:`run` to shut down (the steps are in the lifecycle guide). Synchronous."""
@@ -302,7 +296,7 @@ class Consumer:
             not self._running
             and not self._waiting
             and self._fetcher.buffered == 0
-            and time.monotonic() >= self._backoff_until
+            and time.monotonic() >= self._settle.backoff_until
         )
 
     # -- calling the handler --------------------------------------------------------------
@@ -365,6 +359,7 @@ class Consumer:
         """
         task = cast("asyncio.Task[None]", asyncio.current_task())
         fetcher = self._fetcher
+        settle = self._settle
         running = self._running
         invoke = self._invoke
         on_handled = self._on_handled
@@ -393,9 +388,9 @@ class Consumer:
                 running[id(message)] = task
                 succeeded = False
                 try:
-                    if self.max_receives is not None and self._received_too_often(message):
+                    if self._max_receives is not None and settle.received_too_often(message):
                         fetcher.finish(message)
-                        await self._backoff(message, ours=False)
+                        await settle.backoff(message, ours=False)
                     else:
                         started = time.monotonic() if on_handled is not None else 0.0
                         try:
@@ -404,7 +399,7 @@ class Consumer:
                             await self._cancelled([message])
                             raise
                         except Exception as exc:  # noqa: BLE001 - whatever a handler raises is an outcome
-                            succeeded = await self._failed([message], exc)
+                            succeeded = await settle.fail([message], exc)
                         else:
                             succeeded = True
                             self.handled += 1
@@ -418,7 +413,7 @@ class Consumer:
                                 if handled is not None
                                 else self._delete_nowait(message)
                             ):
-                                await self._delete(message)
+                                await settle.delete(message)
                 except asyncio.CancelledError:
                     pass  # released (unless its lease was lost); the worker goes on
                 except BaseException:
@@ -476,22 +471,6 @@ class Consumer:
         self._busy_groups.add(group)
         return True, group
 
-    def _received_too_often(self, message: Message) -> bool:
-        if self.max_receives is None:
-            return False
-        count = int(message.attributes.get("ApproximateReceiveCount", "1"))
-        if count <= self.max_receives:
-            return False
-        log.warning(
-            "message %s was received %d times (max_receives=%d): left to the queue's"
-            " redrive policy",
-            message.id,
-            count,
-            self.max_receives,
-            extra={"message_id": message.id, "queue": self.queue.name},
-        )
-        return True
-
     def _delete_nowait(self, message: Message) -> bool:
         """Queue the delete of a handled message; False: delete it directly (awaited).
 
@@ -504,20 +483,6 @@ class Consumer:
         lost = bool(self._lost) and message.receipt_handle in self._lost
         return not lost if handled is None else handled.delete(message, lost)
 
-    async def _delete(self, message: Message) -> bool:
-        try:
-            await self._fetcher.delete(message)
-        except SQSError as exc:
-            log.warning(
-                "could not delete message %s from %s: %s",
-                message.id,
-                self.queue.name,
-                exc,
-                extra={"message_id": message.id, "queue": self.queue.name},
-            )
-            return False
-        return True
-
     async def _cancelled(self, messages: list[Message]) -> None:
         """A handler was cancelled: release its messages, unless their lease was lost."""
         kept = [m for m in messages if m.receipt_handle not in self._lost]
@@ -525,78 +490,6 @@ class Consumer:
             self._fetcher.finish(message)
         if kept:
             await asyncio.shield(self._fetcher.release(kept))
-
-    # -- outcomes (SPEC §6) -----------------------------------------------------------------
-
-    async def _failed(self, messages: list[Message], error: Exception) -> bool:
-        """Apply a handler's exception to its messages; return whether they are gone
-        (rejected into the dead-letter queue and deleted)."""
-        for message in messages:
-            self._fetcher.finish(message)
-            call_hook(self.hooks.on_failed, message, error)
-        self.failed += len(messages)
-        if isinstance(error, Retry):
-            self.retried += len(messages)
-            delay = math.ceil(error.delay)
-            await _each(messages, lambda m: self._set_backoff(m, delay))
-            return False
-        if isinstance(error, Reject):
-            return await self._reject(messages, error.reason)
-        self._failures.failed(self.queue, messages, error)
-        await _each(messages, self._backoff)
-        return False
-
-    async def _reject(self, messages: list[Message], reason: str) -> bool:
-        try:
-            target = await self._dead_letters.target()
-            if target is None:
-                log.error(
-                    "handler rejected %d message(s) from %s (%s) but the queue has no"
-                    " dead-letter queue (no RedrivePolicy, no dead_letter_queue=): they"
-                    " are retried after the backoff instead",
-                    len(messages),
-                    self.queue.name,
-                    reason,
-                    extra={"message_id": messages[0].id, "queue": self.queue.name},
-                )
-            else:
-                for message in messages:
-                    await self._dead_letters.send(target, message, reason)
-                    if await self._delete(message):
-                        self.rejected += 1
-                        call_hook(self.hooks.on_rejected, message, reason)
-                return True
-        except SQSError as exc:
-            log.error(  # noqa: TRY400 - the service's answer says it all; no traceback
-                "could not dead-letter rejected message(s) from %s: %s; they are retried"
-                " after the backoff instead",
-                self.queue.name,
-                exc,
-                extra={"message_id": messages[0].id, "queue": self.queue.name},
-            )
-        await _each(messages, self._backoff)
-        return False
-
-    async def _backoff(self, message: Message, *, ours: bool = True) -> None:
-        count = int(message.attributes.get("ApproximateReceiveCount", "1"))
-        delay = min(self.max_retry_backoff, self.retry_backoff * 2 ** max(0, count - 1))
-        await self._set_backoff(message, math.ceil(delay), ours=ours)
-
-    async def _set_backoff(self, message: Message, seconds: int, *, ours: bool = True) -> None:
-        """Hide a failed message for ``seconds``; ``ours``: ``stop_when_empty`` waits for
-        it to come back (not for a message left to the redrive policy)."""
-        try:
-            await self._fetcher.change_visibility(message, seconds)
-            if ours:  # counted from the answer (the service's clock started before it)
-                until = time.monotonic() + seconds + BACKOFF_MARGIN
-                self._backoff_until = max(self._backoff_until, until)
-        except SQSError as exc:
-            log.warning(
-                "could not set the retry backoff of %s: %s",
-                message.id,
-                exc,
-                extra={"message_id": message.id, "queue": self.queue.name},
-            )
 
     # -- bookkeeping ----------------------------------------------------------------------
 
@@ -652,68 +545,3 @@ class Consumer:
             # A plain function cannot be cancelled: threads still running finish on their
             # own; their messages were released above.
             self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-async def _each(messages: list[Message], action: Callable[[Message], Awaitable[None]]) -> None:
-    """Apply ``action`` to every message (one message: awaited in the handler's own task)."""
-    if len(messages) == 1:
-        await action(messages[0])
-    else:
-        await asyncio.gather(*(action(m) for m in messages))
-
-
-class MessageStream:
-    """``async for message in queue``: messages one by one from a prefetching fetcher.
-
-    It does not delete: call ``await message.delete()`` (batched behind the scenes).
-    Leaving the loop early (``break``, an exception) releases every buffered message; so
-    does ``async with queue.messages() as stream:`` on exit, deterministically.
-    A yielded message has at least half of its visibility timeout left; call
-    ``message.change_visibility()`` for long work, or use ``consume()``, which renews.
-    """
-
-    def __init__(self, queue: Queue, **options: Any) -> None:
-        self._fetcher = Fetcher(queue, **options)
-        self._iterator: AsyncIterator[Message] | None = None
-
-    def statistics(self) -> ConsumerStatistics:
-        """A snapshot of the counters."""
-        return _snapshot(self._fetcher, None, 0)
-
-    def __aiter__(self) -> AsyncIterator[Message]:
-        if self._iterator is None:
-            self._iterator = _iterate(self._fetcher)
-        return self._iterator
-
-    async def __anext__(self) -> Message:
-        return await self.__aiter__().__anext__()
-
-    def stop(self) -> None:
-        """End the iteration after the current message; buffered messages are released."""
-        self._fetcher.stop()
-
-    async def __aenter__(self) -> MessageStream:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Stop and release everything buffered. Idempotent."""
-        self._fetcher.stop()
-        await self._fetcher.aclose()
-
-
-async def _iterate(fetcher: Fetcher) -> AsyncIterator[Message]:
-    """The stream's generator. Module-level on purpose: its frame must not reference the
-    stream, or stream and generator would form a cycle, and a loop left early (``break``)
-    would release nothing until the cycle collector ran."""
-    try:
-        while True:
-            try:
-                message = await fetcher.get()
-            except StopAsyncIteration:
-                return
-            yield message
-    finally:
-        await fetcher.aclose()

@@ -30,14 +30,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ._batching import (
-    DEFAULT_LINGER,
-    MAX_CONCURRENT_BATCHES,
     DeleteBatcher,
     VisibilityBatcher,
-    entry_error,
 )
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
-from ._hooks import ConsumerHooks, call_hook, overridden
+from ._deadlines import Deadlines
+from ._handled import HandledDeletes
+from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook, overridden
 from ._leases import Lease, LeaseManager
 from ._message import Message
 from ._protocol.validate import check_range
@@ -45,7 +44,6 @@ from .errors import (
     AuthError,
     ClientClosedError,
     QueueDoesNotExist,
-    ServiceError,
     SQSError,
     ValidationError,
 )
@@ -70,7 +68,6 @@ PARKED_VISIBILITY = 10
 # At shutdown, how long a poll expected to return at once gets before it is abandoned too.
 ABANDON_GRACE = 1.0
 EMPTY_SHORT_POLL_PAUSE = 0.05  # seconds between empty short polls while waiting to end
-_ENTRY_IDS = [frozenset(str(i) for i in range(n)) for n in range(MAX_BATCH_ENTRIES + 1)]
 
 
 def _always() -> bool:
@@ -184,10 +181,8 @@ class Fetcher:
         # receives waiting for their answer, and whether each may park (short visibility)
         self._requests: dict[asyncio.Task[Any], bool] = {}
         self._abandoned: set[asyncio.Task[Any]] = set()
-        # receives in flight by hard deadline (loop time); those cancelled past it
-        self._deadlines: dict[asyncio.Task[Any], float] = {}
-        self._expired: set[asyncio.Task[Any]] = set()
-        self._watchdog: asyncio.TimerHandle | None = None
+        # receives in flight by hard deadline; those past it are cancelled
+        self._deadlines = Deadlines(spare=self._abandoned)
         self._may_park = True  # the last receive came back short: the next one may park
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -232,7 +227,9 @@ class Fetcher:
         self._deletes = DeleteBatcher(self.queue)
         self._visibility = VisibilityBatcher(self.queue)
         self.leases = LeaseManager(self._visibility, self.visibility_timeout, self._lease_lost)
-        self.handled = HandledDeletes(self, self.leases)
+        self.handled = HandledDeletes(
+            self.queue, self.leases, done=self.delete_done, all_done=self.deleted_all
+        )
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self.leases.run(), name="sqs-async-leases"))
         for index in range(self.pollers):
@@ -291,9 +288,7 @@ class Fetcher:
                     if batcher is not None:
                         await batcher.aclose()
         finally:
-            if self._watchdog is not None:
-                self._watchdog.cancel()
-                self._watchdog = None
+            self._deadlines.close()
             for task in self._tasks:
                 task.cancel()
             self._abandon(parked_only=False)
@@ -366,30 +361,6 @@ class Fetcher:
         attempts = self.queue.connection.config.retry.max_attempts
         return attempts * (self.wait_time_seconds + LONG_POLL_READ_MARGIN) + 5.0
 
-    def _watch(self, receive: asyncio.Task[Any]) -> None:
-        """Give a receive its hard deadline. One timer for all receives, not one each (a
-        timer per receive was a tenth of a busy consumer's own work): it fires at the
-        earliest deadline of a receive in flight, and cancels those past theirs."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._deadline()
-        self._deadlines[receive] = deadline
-        if self._watchdog is None:
-            self._watchdog = loop.call_at(deadline, self._check_deadlines)
-
-    def _check_deadlines(self) -> None:
-        self._watchdog = None
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        earliest = None
-        for receive, deadline in self._deadlines.items():
-            if deadline > now:
-                earliest = deadline if earliest is None else min(earliest, deadline)
-            elif receive not in self._expired and receive not in self._abandoned:
-                self._expired.add(receive)  # _receive_once() returns a TimeoutError
-                receive.cancel()
-        if earliest is not None:
-            self._watchdog = loop.call_at(earliest, self._check_deadlines)
-
     def _parked_visibility(self) -> int | None:
         """The short visibility for the next receive, if it may park (``None``: it need not)."""
         timeout = self.visibility_timeout or 0
@@ -434,12 +405,11 @@ class Fetcher:
         started = time.monotonic()
         idle_at_start = self.stop_when_empty and self._idle()
         self._requests[task] = parked is not None
-        self._watch(task)
+        self._deadlines.watch(task, self._deadline())
         try:
             messages = await self.queue.receive_raw(params)
         except asyncio.CancelledError:
-            if task in self._expired:  # past its hard deadline (_check_deadlines)
-                self._expired.discard(task)
+            if self._deadlines.expired(task):  # past its hard deadline
                 self.receive_errors += 1
                 return TimeoutError(f"no answer to a receive within {self._deadline():.0f} s")
             if task not in self._abandoned:
@@ -458,7 +428,7 @@ class Fetcher:
         finally:
             self._reserved -= count
             del self._requests[task]
-            del self._deadlines[task]
+            self._deadlines.forget(task)
         self._may_park = len(messages) < count
         now = started
         self.received += len(messages)
@@ -563,6 +533,36 @@ class Fetcher:
         """Stop renewing a message taken with ``keep_lease``."""
         return self.leases.remove(message) if self.leases is not None else None
 
+    def statistics(
+        self,
+        in_flight: int = 0,
+        *,
+        handled: int = 0,
+        failed: int = 0,
+        retried: int = 0,
+        rejected: int = 0,
+    ) -> ConsumerStatistics:
+        """A snapshot of this fetcher's counters, with a consumer's own (``consume()``)."""
+        leases = self.leases
+        return ConsumerStatistics(
+            received=self.received,
+            handled=handled,
+            deleted=self.deleted,
+            failed=failed,
+            released=self.released,
+            in_flight=in_flight,
+            buffered=len(self._buffer),
+            oldest_buffer_age=self.oldest_buffer_age(),
+            lease_headroom=leases.headroom() if leases is not None else None,
+            leases_lost=leases.lost if leases is not None else 0,
+            receive_errors=self.receive_errors,
+            pollers=self.pollers,
+            pollers_alive=self.pollers_alive,
+            abandoned_polls=self.abandoned_polls,
+            retried=retried,
+            rejected=rejected,
+        )
+
     @property
     def buffered(self) -> int:
         """Messages waiting in the buffer."""
@@ -601,8 +601,15 @@ class Fetcher:
         self._deleted(message)
         return True
 
-    def _delete_done(self, message: Message, result: object) -> None:
-        """The outcome of one of :class:`HandledDeletes`' deletes."""
+    def deleted_all(self, messages: list[Message]) -> None:
+        """Every message of one of :class:`HandledDeletes`' batches was deleted."""
+        self.deleted += len(messages)
+        if self._on_deleted is not None:
+            for message in messages:
+                call_hook(self._on_deleted, message)
+
+    def delete_done(self, message: Message, result: object) -> None:
+        """The outcome of one of :class:`HandledDeletes`' deletes (a result or an error)."""
         if not isinstance(result, BaseException):
             self.deleted += 1
             if self._on_deleted is not None:
@@ -655,93 +662,3 @@ class Fetcher:
         released = [entry.message for entry in result.successful]
         self.released += len(released)
         call_hook(self.hooks.on_released, released)
-
-
-class HandledDeletes:
-    """The deletes of messages a consumer handled: DeleteMessageBatch calls of up to 10,
-    sent once 10 are pending or ``linger`` seconds after the first, as a
-    :class:`~sqs_async._batching.DeleteBatcher` does, without a future or a callback per
-    message (this runs once per consumed message; the per-entry machinery of the batcher
-    was a tenth of a busy consumer's own work). A failed delete is logged, and the message
-    comes back (at least once). :meth:`flush` sends what is pending and waits for it all.
-    """
-
-    def __init__(
-        self, fetcher: Fetcher, leases: LeaseManager, *, linger: float = DEFAULT_LINGER
-    ) -> None:
-        self._fetcher = fetcher
-        self._held = leases.held
-        self._linger = linger
-        self._pending: list[Message] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT_BATCHES)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.closed = False  # set when the fetcher closes: deletes are then made directly
-
-    def delete(self, message: Message, lost: bool) -> bool:
-        """Stop holding a handled message and queue its delete; ``False`` once closed:
-        delete it directly (awaited). Nothing to do if the handler deleted or released it
-        itself: it is no longer held, and its lease was not ``lost``. Once per message."""
-        handle = message.receipt_handle
-        if self._held.pop(handle or "", None) is None and not lost:
-            return True
-        if not handle:
-            raise ValidationError("the message has no receipt handle: it was not received")
-        if self.closed:
-            return False
-        pending = self._pending
-        pending.append(message)
-        if len(pending) >= MAX_BATCH_ENTRIES:
-            self._flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self._linger, self._flush)
-        return True
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if not self._pending:
-            return
-        batch, self._pending = self._pending, []
-        task = asyncio.get_running_loop().create_task(self._send(batch))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _send(self, batch: list[Message]) -> None:
-        fetcher = self._fetcher
-        queue = fetcher.queue
-        entries = [{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(batch)]
-        try:
-            async with self._slots:
-                result = await queue.connection._call(
-                    "DeleteMessageBatch",
-                    {"QueueUrl": queue.url, "Entries": entries},
-                    validated=True,
-                )
-        except Exception as exc:  # noqa: BLE001 - logged per message, as the batcher's callers do
-            for message in batch:
-                fetcher._delete_done(message, exc)
-            return
-        successful = result.get("Successful", ())
-        if {item["Id"] for item in successful} == _ENTRY_IDS[len(batch)]:  # all of them
-            fetcher.deleted += len(batch)
-            if fetcher._on_deleted is not None:
-                for message in batch:
-                    call_hook(fetcher._on_deleted, message)
-            return
-        outcomes: list[object] = [
-            ServiceError("no result for this entry", operation="DeleteMessageBatch")
-        ] * len(batch)
-        for item in successful:
-            outcomes[int(item["Id"])] = item
-        for item in result.get("Failed", ()):
-            outcomes[int(item["Id"])] = entry_error(item, "DeleteMessageBatch")
-        for message, outcome in zip(batch, outcomes, strict=True):
-            fetcher._delete_done(message, outcome)
-
-    async def flush(self) -> None:
-        """Send what is pending now and wait for every batch in flight."""
-        self._flush()
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)

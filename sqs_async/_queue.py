@@ -11,104 +11,40 @@ import asyncio
 import contextlib
 import functools
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from . import _instrument
-from ._batching import DEFAULT_LINGER, MAX_CONCURRENT_BATCHES, BatchWriter, entry_error
-from ._config import (
-    MAX_BATCH_ENTRIES,
-    MAX_RECEIVE_MESSAGES,
-    MAX_VISIBILITY_TIMEOUT,
-    MIN_MESSAGE_BYTES,
-)
-from ._message import Message, to_wire_attributes
+from ._batch_calls import BatchResults, handle_batch, release_received
+from ._config import MAX_RECEIVE_MESSAGES, MAX_VISIBILITY_TIMEOUT, MIN_MESSAGE_BYTES
+from ._message import Message
 from ._protocol import codec
-from ._protocol.batches import ENTRY_IDS, ENTRY_POSITIONS, split_batches
-from ._protocol.checksums import check_received_batch, check_sent, check_sent_batch
-from ._protocol.validate import (
-    body_size,
-    check_range,
-    check_receive,
-    clean_ascii,
-    entry_size,
-)
-from .errors import ChecksumMismatch, ResponseError, SQSError, ValidationError
+from ._protocol.batches import ENTRY_IDS
+from ._protocol.checksums import check_received_batch, check_sent
+from ._protocol.validate import body_size, check_range, check_receive, entry_size
+from ._queue_workers import QueueWorkers
+from ._writes import entry, write_bodies, write_entries
+from .errors import ChecksumMismatch, SQSError, ValidationError
 
 if TYPE_CHECKING:
-    from ._batch_consumer import BatchHandler
-    from ._batching import BatchWriter
     from ._client import Client
-    from ._consumer import Consumer, ConsumerHooks, ConsumerStatistics, Handler, MessageStream
-    from ._outcomes import Middleware
 
-# The consumer, the batch writer and the whole-queue jobs (``_bulk``) are imported where they
-# are used: a program that only sends, or a command-line call, does not pay their import.
+# The whole-queue jobs (``_bulk``) are imported where they are used, as the consumers are
+# (``_queue_workers``): a program that only sends does not pay their import.
 
-__all__ = ["BatchResults", "FailedEntry", "Queue", "SuccessfulEntry"]
+__all__ = ["Queue"]
 
 Progress = Callable[[int], None]
 """A callback given the number of messages just processed (for progress bars)."""
 
 # The entry ids of a batch call are the entries' positions, prebuilt (and mapped back).
 _IDS = ENTRY_IDS
-_POSITION = ENTRY_POSITIONS
 # Bodies shorter than this are within every size limit (Limits allows no less than 1 KiB)
 # and cheapest to check with str.isprintable(); longer ones go through validate.body_size.
 _SHORT_BODY = min(256, MIN_MESSAGE_BYTES)
 
 
-def _unknown_entry(operation: str) -> ResponseError:
-    return ResponseError("the response names a batch entry that was not sent", operation=operation)
-
-
-@dataclass(slots=True)
-class SuccessfulEntry:
-    """A batch entry that succeeded."""
-
-    message: Message
-    message_id: str | None = None
-    md5: str | None = None
-
-
-@dataclass(slots=True)
-class FailedEntry:
-    """A batch entry that failed, with the service's reason."""
-
-    message: Message
-    error: SQSError
-    sender_fault: bool = True
-
-    @property
-    def code(self) -> str | None:
-        """The error code."""
-        return self.error.code
-
-
-@dataclass(slots=True)
-class BatchResults:
-    """What a batch call did for each message. Truthy when nothing failed."""
-
-    successful: list[SuccessfulEntry] = field(default_factory=list)
-    failed: list[FailedEntry] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return not self.failed
-
-    def extend(self, other: BatchResults) -> None:
-        """Append another batch's results."""
-        self.successful.extend(other.successful)
-        self.failed.extend(other.failed)
-
-
-def _failure(message: Message, item: dict[str, Any], operation: str) -> FailedEntry:
-
-    error = entry_error(item, operation)
-    return FailedEntry(message, error, bool(item.get("SenderFault", True)))
-
-
-class Queue:
+class Queue(QueueWorkers):
     """An SQS queue: its URL plus the connection that talks to it. Creating one does no I/O.
 
     Args:
@@ -224,34 +160,6 @@ class Queue:
 
     # -- sending --------------------------------------------------------------------------
 
-    def _as_message(self, item: Any) -> Message:
-        if isinstance(item, Message):
-            return item
-        return self.new_message(item)
-
-    def _entry(
-        self,
-        message: Message,
-        delay_seconds: int | None,
-        message_attributes: dict[str, Any] | None,
-        group_id: str | None,
-        deduplication_id: str | None,
-    ) -> dict[str, Any]:
-        entry: dict[str, Any] = {"MessageBody": message.get_body_encoded()}
-        if message_attributes is not None:
-            message.message_attributes = to_wire_attributes(message_attributes)
-        if message.message_attributes:
-            entry["MessageAttributes"] = message.message_attributes
-        if delay_seconds is not None:
-            entry["DelaySeconds"] = delay_seconds
-        if group_id is not None:
-            entry["MessageGroupId"] = group_id
-        if deduplication_id is not None:
-            entry["MessageDeduplicationId"] = deduplication_id
-        if _instrument.sends is not None:  # tracing (sqs_async.otel) injects its context
-            _instrument.sends.entry(self, entry)
-        return entry
-
     async def write(
         self,
         message: Message | Any,
@@ -308,8 +216,8 @@ class Queue:
                 body_size(text, limit)  # raises unless valid
             params: dict[str, Any] = {"QueueUrl": self.url, "MessageBody": text}
         else:
-            params = self._entry(
-                message, delay_seconds, message_attributes, group_id, deduplication_id
+            params = entry(
+                self, message, delay_seconds, message_attributes, group_id, deduplication_id
             )
             entry_size(params, limit)
             params["QueueUrl"] = self.url
@@ -364,160 +272,8 @@ class Queue:
                 )
                 return await observer.send(self, "write_batch", send)
         elif delay_seconds is None and group_id is None and deduplication_ids is None:
-            return await self._write_bodies(messages)
-        return await self._write_entries(messages, delay_seconds, group_id, deduplication_ids)
-
-    async def _write_bodies(self, messages: Iterable[Message | Any]) -> BatchResults:
-        """write_batch of messages that are bodies alone (the common case), in one pass.
-
-        Each body is encoded, checked (type, emptiness, characters, size) and counted
-        once; the entries are built with their ids. The first message that is more than
-        a body (attributes, a boto tuple) hands everything to :meth:`_write_entries`.
-        """
-        limit = self.connection.config.limits.max_message_bytes
-        new = self.new_message
-        chosen: list[Message] = []
-        texts: list[str] = []
-        total = 0
-        index = 0
-        items = iter(messages)
-        for item in items:
-            if isinstance(item, Message):
-                if item.message_attributes:
-                    return await self._write_entries(
-                        itertools.chain(chosen, (item,), items), None, None, None
-                    )
-                message = item
-            elif isinstance(item, tuple):
-                return await self._write_entries(
-                    itertools.chain(chosen, (item,), items), None, None, None
-                )
-            else:
-                message = new(item)
-            text = message.get_body_encoded()
-            if text.__class__ is not str or not text:
-                body_size(text, limit, f"messages[{index}]")  # raises, but for a str subclass
-            total += len(text)
-            chosen.append(message)
-            texts.append(text)
-            index += 1
-        results = BatchResults()
-        if not index:
-            return results
-        # All the bodies checked at once (most are clean ASCII: their sizes are their
-        # lengths); otherwise one by one, the first bad one named in the error.
-        if total <= limit and clean_ascii("".join(texts)):
-            sizes = None
-        else:
-            sizes = [body_size(t, limit, f"messages[{i}]") for i, t in enumerate(texts)]
-            total = sum(sizes)
-        if index <= MAX_BATCH_ENTRIES and total <= limit:
-            entries = [{"Id": i, "MessageBody": t} for i, t in zip(_IDS, texts, strict=False)]
-            await self._send_batch(chosen, entries, results)
-            return results
-        for batch in split_batches(sizes or [len(t) for t in texts], limit):
-            start, stop = batch.start, batch.stop
-            entries = [
-                {"Id": i, "MessageBody": t} for i, t in zip(_IDS, texts[start:stop], strict=False)
-            ]
-            await self._send_batch(chosen[start:stop], entries, results)
-        return results
-
-    async def _write_entries(
-        self,
-        messages: Iterable[Message | Any],
-        delay_seconds: int | None,
-        group_id: str | None,
-        deduplication_ids: Sequence[str] | None,
-    ) -> BatchResults:
-        """write_batch of messages with attributes, delays or FIFO ids."""
-        items = [
-            (m, None, None) if isinstance(m, Message) else self._batch_item(m) for m in messages
-        ]
-        dedup: Sequence[str | None] = [None] * len(items)
-        if deduplication_ids is not None:
-            if isinstance(deduplication_ids, str) or len(deduplication_ids) != len(items):
-                raise ValidationError(
-                    f"deduplication_ids must be a sequence of one id per message "
-                    f"({len(items)} messages)"
-                )
-            dedup = deduplication_ids
-        results = BatchResults()
-        if not items:
-            return results
-        limit = self.connection.config.limits.max_message_bytes
-        entries = []
-        sizes = []
-        for index, (message, delay, attributes) in enumerate(items):
-            entry = self._entry(
-                message,
-                delay if delay is not None else delay_seconds,
-                attributes,
-                group_id,
-                dedup[index],
-            )
-            sizes.append(entry_size(entry, limit, f"messages[{index}]"))
-            entries.append(entry)
-        for batch in split_batches(sizes, limit):
-            wire = []
-            for entry_id, index in zip(_IDS, batch, strict=False):
-                entry = entries[index]
-                entry["Id"] = entry_id  # our own ids: positions, never MessageIds
-                wire.append(entry)
-            await self._send_batch([items[i][0] for i in batch], wire, results)
-        return results
-
-    def _batch_item(self, item: Any) -> tuple[Message, int | None, dict[str, Any] | None]:
-        if isinstance(item, tuple):
-            if not 3 <= len(item) <= 4:
-                raise ValidationError("batch tuples are (id, body, delay_seconds[, attributes])")
-            attributes = item[3] if len(item) == 4 else None
-            return self._as_message(item[1]), item[2], attributes
-        return self._as_message(item), None, None
-
-    async def _send_batch(
-        self, messages: Sequence[Message], entries: list[dict[str, Any]], results: BatchResults
-    ) -> None:
-        """One SendMessageBatch of checked entries whose ids are their positions.
-
-        Entries were checked one by one and split within the limits by the caller, so the
-        client does not check them again; the MD5s are checked here, by position, in the
-        loop that reads the results. A failure of the whole call (a mismatch included)
-        fails every entry of it.
-        """
-        connection = self.connection
-        try:
-            result = await connection._call(
-                "SendMessageBatch",
-                {"QueueUrl": self.url, "Entries": entries},
-                validated=True,
-                verified=True,
-            )
-            successful = result.get("Successful", ())
-            if successful and connection.config.verify_checksums:
-                try:
-                    check_sent_batch(entries, successful, _POSITION)
-                except (KeyError, IndexError, TypeError) as exc:
-                    raise _unknown_entry("SendMessageBatch") from exc
-        except SQSError as exc:  # the whole call failed: every entry of it failed
-            results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m in messages)
-            return
-        out = results.successful
-        try:
-            for item in successful:
-                message = messages[_POSITION[item["Id"]]]
-                message.queue = self
-                message.id = message_id = item.get("MessageId")
-                message.md5 = md5 = item.get("MD5OfMessageBody")
-                message.sequence_number = item.get("SequenceNumber")
-                out.append(SuccessfulEntry(message, message_id, md5))
-            failed = result.get("Failed")
-            if failed:
-                for item in failed:
-                    message = messages[_POSITION[item["Id"]]]
-                    results.failed.append(_failure(message, item, "SendMessageBatch"))
-        except (KeyError, IndexError, TypeError) as exc:
-            raise _unknown_entry("SendMessageBatch") from exc
+            return await write_bodies(self, messages)
+        return await write_entries(self, messages, delay_seconds, group_id, deduplication_ids)
 
     # -- receiving ------------------------------------------------------------------------
 
@@ -601,27 +357,9 @@ class Queue:
             try:
                 check_received_batch(wires)
             except ChecksumMismatch:
-                await self._release_received(params["QueueUrl"], wires)
+                await release_received(connection, params["QueueUrl"], wires)
                 raise
         return self.message_class.from_wires(wires, self)
-
-    async def _release_received(self, queue_url: str, wires: list[dict[str, Any]]) -> None:
-        """Make the messages of a receive whose checksums failed visible again at once."""
-        handles = [wire["ReceiptHandle"] for wire in wires if wire.get("ReceiptHandle")]
-        for start in range(0, len(handles), MAX_BATCH_ENTRIES):
-            entries = [
-                {"Id": entry_id, "ReceiptHandle": handle, "VisibilityTimeout": 0}
-                for entry_id, handle in zip(
-                    _IDS, handles[start : start + MAX_BATCH_ENTRIES], strict=False
-                )
-            ]
-            # best effort: they come back after their timeout anyway
-            with contextlib.suppress(SQSError):
-                await self.connection._call(
-                    "ChangeMessageVisibilityBatch",
-                    {"QueueUrl": queue_url, "Entries": entries},
-                    validated=True,
-                )
 
     async def read(
         self,
@@ -676,7 +414,7 @@ class Queue:
             if not handle:
                 self._handle(message)  # raises: the message was not received
             entries.append({"Id": entry_id, "ReceiptHandle": handle})
-        return await self._handle_batch("DeleteMessageBatch", chosen, entries)
+        return await handle_batch(self, "DeleteMessageBatch", chosen, entries)
 
     async def change_message_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Set how many more seconds a received message stays invisible."""
@@ -720,42 +458,7 @@ class Queue:
                     "VisibilityTimeout": timeout,
                 }
             )
-        return await self._handle_batch("ChangeMessageVisibilityBatch", chosen, entries)
-
-    async def _handle_batch(
-        self, operation: str, messages: list[Message], entries: list[dict[str, Any]]
-    ) -> BatchResults:
-        """Send checked entries, 10 per call; entry ``i`` of a call has the id ``_IDS[i]``."""
-        results = BatchResults()
-        call = self.connection._call
-        url = self.url
-        single = len(entries) <= MAX_BATCH_ENTRIES  # the common case: no slices
-        for start in range(0, len(entries), MAX_BATCH_ENTRIES):
-            stop = start + MAX_BATCH_ENTRIES
-            chunk = messages if single else messages[start:stop]
-            try:
-                # our ids, receipt handles and timeouts were checked: no second validation
-                result = await call(
-                    operation,
-                    {"QueueUrl": url, "Entries": entries if single else entries[start:stop]},
-                    validated=True,
-                )
-            except SQSError as exc:  # the whole call failed: every entry of it failed
-                results.failed.extend(FailedEntry(m, exc, _sender_fault(exc)) for m in chunk)
-                continue
-            out = results.successful
-            try:
-                for item in result.get("Successful", ()):
-                    message = chunk[_POSITION[item["Id"]]]
-                    out.append(SuccessfulEntry(message, message.id))
-                failed = result.get("Failed")
-                if failed:
-                    for item in failed:
-                        message = chunk[_POSITION[item["Id"]]]
-                        results.failed.append(_failure(message, item, operation))
-            except (KeyError, IndexError, TypeError) as exc:
-                raise _unknown_entry(operation) from exc
-        return results
+        return await handle_batch(self, "ChangeMessageVisibilityBatch", chosen, entries)
 
     # -- whole-queue jobs -----------------------------------------------------------------
 
@@ -828,262 +531,6 @@ class Queue:
             return True
         result: bool = await delete_queue(self, force=force)
         return result
-
-    # -- consuming and producing ---------------------------------------------------------
-
-    def messages(
-        self,
-        batch_size: int = MAX_RECEIVE_MESSAGES,
-        wait_time_seconds: int = 20,
-        visibility_timeout: int | None = None,
-        *,
-        prefetch: int | None = None,
-        pollers: int | None = None,
-        stop_when_empty: bool = False,
-        attributes: Sequence[str] | None = None,
-        message_attributes: Sequence[str] | None = None,
-        hooks: ConsumerHooks | None = None,
-    ) -> MessageStream:
-        """Messages one by one, long-polling and prefetching in the background.
-
-        Does not delete: call ``await message.delete()`` (batched). Leaving the loop early
-        releases what was buffered. Use ``async with queue.messages() as stream:`` to make
-        that deterministic.
-
-        Args:
-            batch_size: Messages per receive (1 to 10).
-            wait_time_seconds: Long-poll wait (0 to 20).
-            visibility_timeout: Lease length; default the queue's.
-            prefetch: The most messages buffered ahead.
-            pollers: Receives in flight at once.
-            stop_when_empty: End once a receive comes back empty and the buffer is drained.
-            attributes: System attributes to receive (default all).
-            message_attributes: Message attributes to receive (default all).
-            hooks: :class:`~sqs_async.ConsumerHooks` for metrics.
-        """
-        from ._consumer import MessageStream
-
-        return MessageStream(
-            self,
-            batch_size=batch_size,
-            wait_time_seconds=wait_time_seconds,
-            visibility_timeout=visibility_timeout,
-            prefetch=prefetch,
-            pollers=pollers,
-            stop_when_empty=stop_when_empty,
-            attributes=attributes,
-            message_attributes=message_attributes,
-            hooks=hooks,
-        )
-
-    def __aiter__(self) -> AsyncIterator[Message]:
-        return self.messages().__aiter__()
-
-    def consumer(
-        self,
-        handler: Handler,
-        *,
-        concurrency: int = 10,
-        visibility_timeout: int | None = None,
-        batch_size: int = MAX_RECEIVE_MESSAGES,
-        wait_time_seconds: int = 20,
-        prefetch: int | None = None,
-        pollers: int | None = None,
-        drain_timeout: float = 30.0,
-        retry_backoff: float = 2.0,
-        max_retry_backoff: float = 300.0,
-        max_receives: int | None = None,
-        cancel_on_lease_loss: bool = True,
-        stop_when_empty: bool = False,
-        max_buffer_age: float = 0.5,
-        attributes: Sequence[str] | None = None,
-        message_attributes: Sequence[str] | None = None,
-        dead_letter_queue: Queue | str | None = None,
-        middleware: Sequence[Middleware] = (),
-        hooks: ConsumerHooks | None = None,
-    ) -> Consumer:
-        """A :class:`~sqs_async.Consumer` running ``handler`` on every message.
-
-        Start it with ``await consumer.run()``; stop it with ``consumer.stop()``. The
-        arguments are :class:`~sqs_async.Consumer`'s (the same as :meth:`consume`).
-        """
-        options = _options(locals())
-        from ._consumer import Consumer  # imported on use: ``import sqs_async`` stays cheap
-
-        return Consumer(self, handler, **options)
-
-    async def consume(
-        self,
-        handler: Handler,
-        *,
-        concurrency: int = 10,
-        visibility_timeout: int | None = None,
-        batch_size: int = MAX_RECEIVE_MESSAGES,
-        wait_time_seconds: int = 20,
-        prefetch: int | None = None,
-        pollers: int | None = None,
-        drain_timeout: float = 30.0,
-        retry_backoff: float = 2.0,
-        max_retry_backoff: float = 300.0,
-        max_receives: int | None = None,
-        cancel_on_lease_loss: bool = True,
-        stop_when_empty: bool = False,
-        max_buffer_age: float = 0.5,
-        attributes: Sequence[str] | None = None,
-        message_attributes: Sequence[str] | None = None,
-        dead_letter_queue: Queue | str | None = None,
-        middleware: Sequence[Middleware] = (),
-        hooks: ConsumerHooks | None = None,
-    ) -> ConsumerStatistics:
-        """Run ``handler`` on every message with bounded concurrency, until cancelled.
-
-        Success deletes the message (batched); ``raise Retry(delay=s)`` brings it back
-        after ``s`` seconds; ``raise Reject(reason)`` sends it to the dead-letter queue;
-        any other exception brings it back after a backoff. Handlers that outlive the
-        visibility timeout keep their lease. On cancellation: polling stops, unstarted
-        messages are released at once, running handlers get ``drain_timeout`` seconds,
-        pending deletes are flushed.
-
-        Args:
-            handler: ``async def handler(message)``, or a plain ``def`` (run in a thread).
-            concurrency: Handlers running at once.
-            visibility_timeout: Lease length in seconds (default: the queue's); renewed
-                while handlers run.
-            batch_size: Messages per receive (1 to 10).
-            wait_time_seconds: Long-poll wait (0 to 20).
-            prefetch: Messages buffered ahead (default ``concurrency + batch_size``).
-            pollers: Receives in flight at once.
-            drain_timeout: Seconds running handlers get to finish at shutdown.
-            retry_backoff: First backoff after a failure; doubles with each receive.
-            max_retry_backoff: The longest backoff.
-            max_receives: Leave messages received more often than this to the redrive
-                policy.
-            cancel_on_lease_loss: Cancel a handler whose lease was lost.
-            stop_when_empty: Return once the queue is drained (nothing visible, in flight
-                for this consumer, waiting in a FIFO group or in a retry backoff).
-            max_buffer_age: Share of the visibility timeout a message may wait buffered.
-            attributes: System attributes to receive (default all; the consumer adds
-                the ones it needs to an explicit list).
-            message_attributes: Message attributes to receive (default all).
-            dead_letter_queue: Where ``Reject`` sends messages (default: the target of
-                the queue's ``RedrivePolicy``).
-            middleware: ``async def mw(call, call_next)`` wrappers, outermost first.
-            hooks: :class:`~sqs_async.ConsumerHooks` for metrics and tracing.
-
-        Returns:
-            The final statistics (when stopped with ``stop_when_empty``).
-
-        Raises:
-            TypeError: ``handler`` is not callable (before any I/O).
-            ValidationError: An argument is out of range (before any I/O).
-        """
-        options = _options(locals())
-        from ._consumer import Consumer
-
-        return await Consumer(self, handler, **options).run()
-
-    async def consume_batches(
-        self,
-        handler: BatchHandler,
-        *,
-        max_batch: int = 10,
-        max_wait: float = 1.0,
-        concurrency: int = 1,
-        visibility_timeout: int | None = None,
-        batch_size: int = MAX_RECEIVE_MESSAGES,
-        wait_time_seconds: int = 20,
-        prefetch: int | None = None,
-        pollers: int | None = None,
-        drain_timeout: float = 30.0,
-        retry_backoff: float = 2.0,
-        max_retry_backoff: float = 300.0,
-        cancel_on_lease_loss: bool = True,
-        stop_when_empty: bool = False,
-        max_buffer_age: float = 0.5,
-        attributes: Sequence[str] | None = None,
-        message_attributes: Sequence[str] | None = None,
-        dead_letter_queue: Queue | str | None = None,
-        middleware: Sequence[Middleware] = (),
-        hooks: ConsumerHooks | None = None,
-    ) -> ConsumerStatistics:
-        """Run ``handler`` on lists of messages, until cancelled (or drained).
-
-        ``handler(messages)`` returns ``None`` (all succeeded: they are deleted) or the
-        messages that failed (or their ids), which come back after a backoff while the
-        rest are deleted. Raising fails the whole batch; ``Retry`` and ``Reject`` apply to
-        every message of it. Leases, shutdown and FIFO order are as for :meth:`consume`
-        (a FIFO group is in one running batch at a time, in order).
-
-        Args:
-            handler: ``async def handler(messages)``, or a plain ``def`` (run in a thread).
-            max_batch: The most messages per call.
-            max_wait: Seconds to wait for more once a batch has its first message.
-            concurrency: Batches running at once.
-            visibility_timeout: Lease length (default: the queue's); renewed while the
-                handler runs.
-            batch_size: Messages per receive (1 to 10).
-            wait_time_seconds: Long-poll wait (0 to 20).
-            prefetch: Messages buffered ahead (default ``concurrency x max_batch +
-                batch_size``).
-            pollers: Receives in flight at once.
-            drain_timeout: Seconds running batches get to finish at shutdown.
-            retry_backoff: First backoff after a failure; doubles with each receive.
-            max_retry_backoff: The longest backoff.
-            cancel_on_lease_loss: Cancel a batch one of whose leases was lost (its other
-                messages are released).
-            stop_when_empty: Return once the queue is drained.
-            max_buffer_age: Share of the visibility timeout a message may wait buffered.
-            attributes: System attributes to receive (default all).
-            message_attributes: Message attributes to receive (default all).
-            dead_letter_queue: Where ``Reject`` sends messages (default: the target of
-                the queue's ``RedrivePolicy``).
-            middleware: ``async def mw(call, call_next)`` wrappers (``call.batch`` is True).
-            hooks: :class:`~sqs_async.ConsumerHooks` (called per message).
-
-        Returns:
-            The final statistics (when stopped with ``stop_when_empty``).
-
-        Raises:
-            TypeError: ``handler`` is not callable (before any I/O).
-            ValidationError: An argument is out of range (before any I/O).
-        """
-        options = _options(locals())
-        from ._batch_consumer import BatchConsumer
-
-        return await BatchConsumer(self, handler, **options).run()
-
-    def batch_writer(
-        self,
-        *,
-        linger: float = DEFAULT_LINGER,
-        max_retries: int = 3,
-        max_concurrent: int = MAX_CONCURRENT_BATCHES,
-    ) -> BatchWriter:
-        """An async context manager coalescing concurrent writes into SendMessageBatch calls.
-
-        Args:
-            linger: Seconds a partial batch waits for more entries.
-            max_retries: Retries of entries that failed with a retriable error.
-            max_concurrent: Batches in flight at once.
-
-        Example::
-
-            async with queue.batch_writer() as writer:
-                await asyncio.gather(*(writer.write(f"job {i}") for i in range(1000)))
-        """
-        return BatchWriter(
-            self, linger=linger, max_retries=max_retries, max_concurrent=max_concurrent
-        )
-
-
-def _options(arguments: dict[str, Any]) -> dict[str, Any]:
-    """A consuming method's keyword arguments (its ``locals()`` on entry), to pass on."""
-    return {k: v for k, v in arguments.items() if k not in ("self", "handler")}
-
-
-def _sender_fault(exc: SQSError) -> bool:
-    """Whether a failed call was the caller's fault (a 4xx answer, or bad input)."""
-    return exc.status is not None and exc.status < 500
 
 
 def _queue_attributes(attributes: dict[str, Any]) -> dict[str, str]:
