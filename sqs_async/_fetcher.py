@@ -1,6 +1,7 @@
 """The fetcher: background long polls into a bounded prefetch buffer, loss-free.
 
-Layer: above leases and batchers, below the consumer. What it guarantees:
+Layer: above its holdings (deletes, visibility, releases), the leases and the batchers; below
+the consumer. What it guarantees:
 
 * **Prefetch sized by the visibility budget.** Pollers receive only while the buffer has
   room. The room is ``prefetch`` messages at most, and no more than the consumer takes in
@@ -29,17 +30,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from ._batching import (
-    DeleteBatcher,
-    VisibilityBatcher,
-)
 from ._config import LONG_POLL_READ_MARGIN, MAX_BATCH_ENTRIES, MAX_VISIBILITY_TIMEOUT
 from ._deadlines import Deadlines
-from ._handled import HandledDeletes
-from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook, overridden
+from ._holdings import Holdings
+from ._hooks import ConsumerHooks, ConsumerStatistics, call_hook
 from ._leases import Lease, LeaseManager
 from ._message import Message
-from ._protocol.validate import check_range
 from .errors import (
     AuthError,
     ClientClosedError,
@@ -49,6 +45,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from ._handled import HandledDeletes
     from ._queue import Queue
 
 __all__ = ["Fetcher", "check_lease", "receive_attributes"]
@@ -160,7 +157,6 @@ class Fetcher:
         self.stop_when_empty = stop_when_empty
         self.max_buffer_age = max_buffer_age
         self.hooks = hooks or ConsumerHooks()
-        self._on_deleted = overridden(self.hooks, "on_deleted")  # None: skipped per message
         self._on_lease_lost = on_lease_lost
         self._idle = idle or _always
         self._check_timeout = check_timeout
@@ -192,10 +188,8 @@ class Fetcher:
         self._saw_empty = False
         self._fatal: BaseException | None = None
         self._shutdown: asyncio.Task[None] | None = None
-        self._deletes: DeleteBatcher | None = None
-        self.handled: HandledDeletes | None = None  # the consumers' deletes (once started)
-        self._visibility: VisibilityBatcher | None = None
-        self.leases: LeaseManager | None = None
+        self.holdings = Holdings(queue, self.hooks)  # the MessageOwner of what is received
+        self.leases: LeaseManager | None = None  # the holdings' (once started)
         # consumption rate (messages/s), an exponentially weighted moving average
         self._rate = 0.0
         self._cap = self.prefetch  # what _target() returns; follows the rate (_retarget)
@@ -203,8 +197,6 @@ class Fetcher:
         self._window_count = 0
         # counters
         self.received = 0
-        self.deleted = 0
-        self.released = 0
         self.receive_errors = 0
         self.pollers_alive = 0  # poll loops running (not ended by a fatal error or a stop)
         self.abandoned_polls = 0
@@ -224,12 +216,7 @@ class Fetcher:
                 self._check_timeout(self.visibility_timeout)
         self._params["VisibilityTimeout"] = self.visibility_timeout
         self._retarget()
-        self._deletes = DeleteBatcher(self.queue)
-        self._visibility = VisibilityBatcher(self.queue)
-        self.leases = LeaseManager(self._visibility, self.visibility_timeout, self._lease_lost)
-        self.handled = HandledDeletes(
-            self.queue, self.leases, done=self.delete_done, all_done=self.deleted_all
-        )
+        self.leases = self.holdings.open(self.visibility_timeout, self._lease_lost)
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(self.leases.run(), name="sqs-async-leases"))
         for index in range(self.pollers):
@@ -268,8 +255,7 @@ class Fetcher:
         """
         self.stop()
         if self._shutdown is None:
-            if self.handled is not None:
-                self.handled.closed = True
+            self.holdings.close()
             self._shutdown = asyncio.get_running_loop().create_task(self._close())
         await asyncio.shield(self._shutdown)
 
@@ -282,11 +268,7 @@ class Fetcher:
                 await asyncio.gather(*pollers, return_exceptions=True)
                 await self.release(self.take_buffered())
                 await self._end_receives()
-                if self.handled is not None:
-                    await self.handled.flush()
-                for batcher in (self._deletes, self._visibility):
-                    if batcher is not None:
-                        await batcher.aclose()
+                await self.holdings.flush()
         finally:
             self._deadlines.close()
             for task in self._tasks:
@@ -449,8 +431,9 @@ class Fetcher:
         self._saw_empty = False
         self.leases.add_many(messages, now, parked)
         buffer = self._buffer
+        owner = self.holdings
         for message in messages:
-            message._owner = self
+            message._owner = owner
             buffer.append((message, now))
         self._available.set()
         return None
@@ -529,10 +512,6 @@ class Fetcher:
         self._buffer.clear()
         return messages
 
-    def finish(self, message: Message) -> Lease | None:
-        """Stop renewing a message taken with ``keep_lease``."""
-        return self.leases.remove(message) if self.leases is not None else None
-
     def statistics(
         self,
         in_flight: int = 0,
@@ -577,88 +556,35 @@ class Fetcher:
         if self._on_lease_lost is not None:
             self._on_lease_lost(lease)
 
-    # -- acting on messages (MessageOwner) ------------------------------------------------
+    # -- acting on messages (Holdings) ----------------------------------------------------
 
-    def _release_for_delete(self, message: Message) -> tuple[str, DeleteBatcher | None]:
-        """Stop holding a message about to be deleted: its handle, and the batcher to use
-        (``None`` once closed: delete directly)."""
-        if self.leases is not None:
-            self.leases.remove(message)
-        handle = message.receipt_handle
-        if not handle:
-            raise ValidationError("the message has no receipt handle: it was not received")
-        if self._closed or self._shutdown is not None:
-            return handle, None
-        return handle, self._deletes
+    @property
+    def handled(self) -> HandledDeletes | None:
+        """The consumers' batched deletes of handled messages (once started)."""
+        return self.holdings.handled
+
+    @property
+    def deleted(self) -> int:
+        """Messages deleted through this fetcher."""
+        return self.holdings.deleted
+
+    @property
+    def released(self) -> int:
+        """Messages made visible again by this fetcher."""
+        return self.holdings.released
+
+    def finish(self, message: Message) -> Lease | None:
+        """Stop renewing a message taken with ``keep_lease``."""
+        return self.holdings.finish(message)
 
     async def delete(self, message: Message) -> bool:
         """Delete a message, batched with other deletes."""
-        handle, deletes = self._release_for_delete(message)
-        if deletes is None:
-            await self.queue.delete_message(message)
-        else:
-            await deletes.submit_nowait(handle)
-        self._deleted(message)
-        return True
-
-    def deleted_all(self, messages: list[Message]) -> None:
-        """Every message of one of :class:`HandledDeletes`' batches was deleted."""
-        self.deleted += len(messages)
-        if self._on_deleted is not None:
-            for message in messages:
-                call_hook(self._on_deleted, message)
-
-    def delete_done(self, message: Message, result: object) -> None:
-        """The outcome of one of :class:`HandledDeletes`' deletes (a result or an error)."""
-        if not isinstance(result, BaseException):
-            self.deleted += 1
-            if self._on_deleted is not None:
-                call_hook(self._on_deleted, message)
-        elif not isinstance(result, asyncio.CancelledError):
-            log.warning(
-                "could not delete message %s from %s: %s",
-                message.id,
-                self.queue.name,
-                result,
-                extra={"message_id": message.id, "queue": self.queue.name},
-            )
-
-    def _deleted(self, message: Message) -> None:
-        self.deleted += 1
-        if self._on_deleted is not None:
-            call_hook(self._on_deleted, message)
+        return await self.holdings.delete(message)
 
     async def change_visibility(self, message: Message, visibility_timeout: int) -> bool:
         """Change a message's visibility, batched; 0 releases it from our hold."""
-        check_range("visibility_timeout", visibility_timeout, 0, MAX_VISIBILITY_TIMEOUT)
-        if not message.receipt_handle:
-            raise ValidationError("the message has no receipt handle: it was not received")
-        if self.leases is not None:
-            if visibility_timeout == 0:
-                self.leases.remove(message)
-            else:
-                self.leases.extend(message, visibility_timeout)
-        if self._visibility is None or self._closed or self._shutdown is not None:
-            return await self.queue.change_message_visibility(message, visibility_timeout)
-        await self._visibility.submit((message.receipt_handle or "", visibility_timeout))
-        return True
+        return await self.holdings.change_visibility(message, visibility_timeout)
 
     async def release(self, messages: Sequence[Message]) -> None:
         """Make messages visible again at once (best effort), and stop holding them."""
-        if not messages:
-            return
-        for message in messages:
-            if self.leases is not None:
-                self.leases.remove(message)
-        if self._visibility is not None:
-            # A renewal of one of these may be pending or in flight: let it land first, or
-            # it would hide the message again after our release.
-            await self._visibility.flush()
-        try:
-            result = await self.queue.change_message_visibility_batch(list(messages), 0)
-        except SQSError as exc:
-            log.warning("could not release %d messages: %s", len(messages), exc)
-            return
-        released = [entry.message for entry in result.successful]
-        self.released += len(released)
-        call_hook(self.hooks.on_released, released)
+        await self.holdings.release(messages)

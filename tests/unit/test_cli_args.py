@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from sqs_async import Message
-from sqs_async._cli import CLIError, _parser, _prepare, global_options
+from sqs_async._cli import CLIError, _prepare
+from sqs_async._cli_args import global_options
+from sqs_async._cli_args import parser as _parser
 from sqs_async._records import Record, RecordError, parse_jsonl, parse_raw, to_jsonl
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from sqs_async._cli import _parser
+from sqs_async._cli_args import parser as _parser
 from sqs_async._worker import options_from_args
 from sqs_async._worker.endpoints import Endpoints
 from sqs_async._worker.logs import JSONFormatter
