@@ -1,0 +1,203 @@
+"""What each target of issue 13 leaves to a library, against what its unavoidable parts cost.
+
+Layer: a developer tool beside the harness (not part of ``python -m benchmarks``); it reads a
+full run's ``results.json`` and times a few pieces of sqs_async in isolation::
+
+    python -m benchmarks.parts                                  # benchmarks/results/results.json
+    python -m benchmarks.parts --results /tmp/bench/results.json --n 20000
+
+For each CPU target it prints the **budget**: the CPU per operation the target allows (the
+socket floor's, times the target ratio) minus what the signed-socket floor spends (the work
+no correct client can skip). What a library does beyond the signed floor must fit in it.
+Beside it, the **parts**: pieces that a client with sqs_async's API and an HTTP parser cannot
+leave out, each timed on its own and net of what the signed floor already does for the same
+job (its Content-Length framing, its header join):
+
+* reading the response head: status line, every header checked and named, framing decided
+  (the signed floor finds ``Content-Length`` and trusts the rest);
+* writing the request head with its checks (no line break or non-latin-1 character in a
+  header: the signed floor joins trusted strings);
+* message objects: one per message sent (``queue.new_message``) or received
+  (``Message.from_wires``), and one ``SuccessfulEntry`` per batch entry of a result.
+
+The pool, timeouts, retries, futures and validation are *not* counted: the parts are a lower
+bound. When the parts alone exceed the budget, the target is out of reach for this API on
+this interpreter whatever the rest costs. For consume() the comparison is direct: its CPU per
+message must stay under the socket-floor loop's divided by 0.8 on the one client core, and
+sqs_async's bare receive+delete calls are set beside that.
+
+Times are the best of 5 repetitions, so they are the parts' least costs on this machine; the
+benchmark's CPU medians come from another moment, and the machine's speed moves between
+runs (see benchmarks/README.md): read the budget and the parts as sizes, not to the tenth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.clients import BODY, presign
+
+RESULTS = Path(__file__).with_name("results") / "results.json"
+HOST = "127.0.0.1:4566"
+_SEND_ANSWER = (
+    b"HTTP/1.1 200 OK\r\n"
+    b"x-amzn-RequestId: 5fea7756-0ea4-451a-a703-a558b933e271\r\n"
+    b"Content-Type: application/x-amz-json-1.0\r\n"
+    b"Date: Sat, 05 Dec 2026 12:00:00 GMT\r\n"
+    b"Content-Length: 110\r\n\r\n" + b"x" * 110
+)
+
+
+def best_ns(work: Callable[[], object], n: int, repeats: int = 5) -> float:
+    """The least time of one call of ``work``, in ns (best of ``repeats`` loops of ``n``)."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        for _ in range(n):
+            work()
+        best = min(best, (time.perf_counter_ns() - start) / n)
+    return best
+
+
+def part_costs(n: int) -> dict[str, float]:
+    """µs per call of each part, net of the signed floor's own way of doing the same job."""
+    from sqs_async import Message
+    from sqs_async._batch_calls import SuccessfulEntry
+    from sqs_async._transport.base import encode_head
+    from sqs_async._transport.h11parse import ResponseParser
+
+    parser = ResponseParser()
+
+    def parse() -> object:
+        parser.reset()
+        return parser.feed(_SEND_ANSWER)
+
+    def frame() -> object:  # the signed floor's framing (benchmarks.clients._FloorConnection)
+        data = _SEND_ANSWER
+        end = data.find(b"\r\n\r\n")
+        at = data.find(b"Content-Length: ", 0, end)
+        length = int(data[at + 16 : data.find(b"\r", at)])
+        return data[end + 4 : end + 4 + length], data[9:12] == b"200"
+
+    headers = presign(b'{"QueueUrl": "q"}', "AmazonSQS.SendMessage", HOST)
+    headers.update({"Host": HOST, "User-Agent": "sqs-async/0.1.0"})
+
+    def encode() -> object:
+        return encode_head(headers, 200)
+
+    def join() -> object:  # the signed floor's head (benchmarks.clients._request_bytes)
+        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+        return f"{head}Content-Length: 200\r\n\r\n".encode()
+
+    class _Queue:  # what new_message needs of a queue
+        message_class = Message
+
+    from sqs_async._queue import Queue
+
+    queue: Any = _Queue()
+    new_message = Queue.new_message
+    wires = [
+        {
+            "MessageId": f"5fea7756-0ea4-451a-a703-a558b933e27{i}",
+            "ReceiptHandle": f"AQEB{i:04d}" + "x" * 150,
+            "MD5OfBody": "0" * 32,
+            "Body": BODY,
+        }
+        for i in range(10)
+    ]
+    message = Message(BODY)
+    return {
+        "response head": (best_ns(parse, n) - best_ns(frame, n)) / 1000,
+        "request head": (best_ns(encode, n) - best_ns(join, n)) / 1000,
+        "new_message": best_ns(lambda: new_message(queue, BODY), n) / 1000,
+        "from_wires(10)": best_ns(lambda: Message.from_wires(wires), n // 10) / 1000,
+        "SuccessfulEntry": best_ns(lambda: SuccessfulEntry(message, "id", "md5"), n) / 1000,
+    }
+
+
+def medians(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]:
+    """Median CPU µs per message and msg/s per (scenario, client), asyncio loop."""
+    cells: dict[tuple[str, str], list[dict[str, float]]] = {}
+    for run in results["runs"]:
+        if run.get("kind") != "load" or run.get("status") != "ok" or run["loop"] != "asyncio":
+            continue
+        result = run["result"]
+        cells.setdefault((run["scenario"], run["client"]), []).append(
+            {
+                "cpu_us": result["cpu_s"] / result["messages"] * 1e6,
+                "msg_s": result["messages"] / result["wall_s"],
+            }
+        )
+    return {
+        key: {name: statistics.median(r[name] for r in rows) for name in ("cpu_us", "msg_s")}
+        for key, rows in cells.items()
+    }
+
+
+# scenario, target ratio, messages per operation, requests per operation, the parts it needs
+_TARGETS = (
+    ("send", 1.5, 1, 1, {"response head": 1, "request head": 1, "new_message": 1}),
+    (
+        "send_batch",
+        2.0,
+        10,
+        1,
+        {"response head": 1, "request head": 1, "new_message": 10, "SuccessfulEntry": 10},
+    ),
+    ("receive_delete", 1.5, 10, 2, {"response head": 2, "request head": 2, "from_wires(10)": 1}),
+)
+
+
+def report(results: dict[str, Any], parts: dict[str, float]) -> str:
+    cells = medians(results)
+    lines = [
+        f"results: {results['meta']['started']} (load {results['meta']['load_average_start']})",
+        "",
+        "| part | µs per call, beyond the signed floor's |",
+        "|---|---|",
+        *(f"| {name} | {cost:.2f} |" for name, cost in parts.items()),
+        "",
+        "| target | socket floor µs/op | allowed µs/op | signed floor µs/op | budget µs/op "
+        "| parts µs/op | sqs_async µs/op | sqs_async beyond the signed floor |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for scenario, ratio, per_op, _requests, needed in _TARGETS:
+        floor = cells[(scenario, "raw-socket")]["cpu_us"] * per_op
+        signed = cells[(scenario, "raw-signed-socket")]["cpu_us"] * per_op
+        ours = cells[(scenario, "sqs_async")]["cpu_us"] * per_op
+        allowed = floor * ratio
+        need = sum(parts[name] * count for name, count in needed.items())
+        lines.append(
+            f"| {scenario} ≤ {ratio}x | {floor:.1f} | {allowed:.1f} | {signed:.1f} "
+            f"| {allowed - signed:.1f} | {need:.1f} | {ours:.1f} | {ours - signed:.1f} |"
+        )
+    loop = cells[("consume", "raw-socket")]
+    consume = cells[("consume", "sqs_async")]
+    bare = cells[("receive_delete", "sqs_async")]
+    ceiling = 1e6 / (0.8 * loop["msg_s"])  # µs of client CPU per message at 0.8x, one core
+    lines += [
+        "",
+        f"consume ≥ 0.8x: the floor loop's {loop['msg_s']:,.0f} msg/s x 0.8 leaves at most "
+        f"{ceiling:.2f} µs of client CPU per message on one core; sqs_async's bare "
+        f"receive+delete calls spend {bare['cpu_us']:.2f}, consume() {consume['cpu_us']:.2f}.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.parts", description=__doc__)
+    parser.add_argument("--results", type=Path, default=RESULTS, help="a full run's JSON")
+    parser.add_argument("--n", type=int, default=20_000, help="calls per timed loop")
+    args = parser.parse_args(argv)
+    results = json.loads(args.results.read_text())
+    print(report(results, part_costs(args.n)))
+
+
+if __name__ == "__main__":
+    main()
