@@ -35,13 +35,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.clients import BODY, presign
+from benchmarks.clients import BODY, _request_bytes, presign
 
 RESULTS = Path(__file__).with_name("results") / "results.json"
 HOST = "127.0.0.1:4566"
@@ -85,15 +84,16 @@ def part_costs(n: int) -> dict[str, float]:
         length = int(data[at + 16 : data.find(b"\r", at)])
         return data[end + 4 : end + 4 + length], data[9:12] == b"200"
 
-    headers = presign(b'{"QueueUrl": "q"}', "AmazonSQS.SendMessage", HOST)
-    headers.update({"Host": HOST, "User-Agent": "sqs-async/0.1.0"})
+    body = b'{"QueueUrl": "q"}'
+    headers = presign(body, "AmazonSQS.SendMessage", HOST)
+    ours = {**headers, "Host": HOST, "User-Agent": "sqs-async/0.1.0"}  # as Client._signed adds
+    prefix = b"POST / HTTP/1.1\r\n"
 
-    def encode() -> object:
-        return encode_head(headers, 200)
+    def encode() -> object:  # as sqs_async's transport builds a request (Http11Transport)
+        return prefix + encode_head(ours, len(body)) + body
 
-    def join() -> object:  # the signed floor's head (benchmarks.clients._request_bytes)
-        head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-        return f"{head}Content-Length: 200\r\n\r\n".encode()
+    def join() -> object:  # as the floors build one
+        return _request_bytes(HOST, headers, body)
 
     class _Queue:  # what new_message needs of a queue
         message_class = Message
@@ -122,21 +122,15 @@ def part_costs(n: int) -> dict[str, float]:
 
 
 def medians(results: dict[str, Any]) -> dict[tuple[str, str], dict[str, float]]:
-    """Median CPU µs per message and msg/s per (scenario, client), asyncio loop."""
-    cells: dict[tuple[str, str], list[dict[str, float]]] = {}
-    for run in results["runs"]:
-        if run.get("kind") != "load" or run.get("status") != "ok" or run["loop"] != "asyncio":
-            continue
-        result = run["result"]
-        cells.setdefault((run["scenario"], run["client"]), []).append(
-            {
-                "cpu_us": result["cpu_s"] / result["messages"] * 1e6,
-                "msg_s": result["messages"] / result["wall_s"],
-            }
-        )
+    """Median CPU µs per message and msg/s per (scenario, client) on asyncio, as the run's
+    summary (``benchmarks.report.summarize``) computed them."""
     return {
-        key: {name: statistics.median(r[name] for r in rows) for name in ("cpu_us", "msg_s")}
-        for key, rows in cells.items()
+        (row["scenario"], row["client"]): {
+            "cpu_us": row["metrics"]["cpu_us_per_msg"]["median"],
+            "msg_s": row["metrics"]["msg_per_s"]["median"],
+        }
+        for row in results["load"]
+        if row["loop"] == "asyncio" and row["status"] == "ok"
     }
 
 
